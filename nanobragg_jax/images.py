@@ -1,0 +1,163 @@
+"""Host-side conversions of the float image, exactly as nanoBragg.c does them (NumPy only).
+
+- image_statistics: max_I, mean, rms, rmsd (L3040-3048, L3093-3119; c-behaviour O5)
+- int_image: the SMV integer image (L3134-3156; O3)
+- pgm_image: the 8-bit PGM preview (L3188-3207; O4)
+`roi` is (xmin, xmax, ymin, ymax), inclusive, already resolved (x = fast, y = slow).  Arrays are
+(slow, fast).  A mask pixel equal to 0 means "skip this pixel" (G11).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from nanobragg_jax.io.cnumbers import format_g
+
+__all__ = ["Stats", "image_statistics", "int_image", "pgm_image", "format_g", "roi_mask",
+           "last_subpixel_position"]
+
+
+@dataclass
+class Stats:
+    max_I: float
+    max_I_x: float  # C's Fdet of the max pixel's last subpixel (m); 0 when no pixel is > 0
+    max_I_y: float  # C's Sdet, likewise
+    mean: float
+    rms: float
+    rmsd: float
+    sumn: int  # pixels in the first pass (inside the ROI, not masked)
+    max_s: int = -1  # slow index of the max pixel, -1 when no pixel is > 0
+    max_f: int = -1  # fast index
+
+
+def roi_mask(shape, roi) -> np.ndarray:
+    """Boolean (slow, fast) array: True inside the inclusive ROI."""
+    xmin, xmax, ymin, ymax = (int(v) for v in roi)
+    s = np.arange(shape[0])[:, None]
+    f = np.arange(shape[1])[None, :]
+    return (f >= xmin) & (f <= xmax) & (s >= ymin) & (s <= ymax)
+
+
+def last_subpixel_position(s: int, f: int, pixel_size: float, oversample: int) -> tuple[float, float]:
+    """(Fdet, Sdet) C holds after the subpixel loop of pixel (s, f): its LAST subpixel's centre.
+
+    C quirk O5: max_I's position is printed from these loop variables (L2694-2695, L3044-3045),
+    so with oversampling it is not the pixel centre.  Same arithmetic order as C.
+    """
+    sub = pixel_size / oversample
+    last = oversample - 1
+    return (sub * (f * oversample + last) + sub / 2.0, sub * (s * oversample + last) + sub / 2.0)
+
+
+def _seq_sum(values: np.ndarray) -> float:
+    """Left-to-right double sum, as C's loop accumulates (np.sum would sum pairwise)."""
+    if values.size == 0:
+        return 0.0
+    return float(np.cumsum(values, dtype=np.float64)[-1])
+
+
+def image_statistics(float_img_f32, roi, mask=None,
+                     max_pixel_pos: Optional[Callable[[int, int], tuple[float, float]]] = None) -> Stats:
+    """C's statistics of the float image.
+
+    mask: (slow, fast); a pixel equal to 0 (or False) was skipped by the render loop.
+    max_pixel_pos(s, f) -> (x, y) gives the printed position of the max pixel; pass e.g.
+    `lambda s, f: last_subpixel_position(s, f, pixel_size, oversample)`.  Without it the position
+    is NaN (0, 0 when no pixel is > 0, as C's initial values).
+    """
+    img = np.asarray(float_img_f32, dtype=np.float32)
+    in_roi = roi_mask(img.shape, roi)
+    counted = in_roi if mask is None else in_roi & (np.asarray(mask) != 0)
+    vals32 = img[counted]  # boolean indexing keeps raster order
+    vals = vals32.astype(np.float64)
+
+    # max_I starts at 0.0 and takes the first strictly greater pixel: the first occurrence of the
+    # maximum; NaN never compares greater.
+    max_I, max_x, max_y, max_s, max_f = 0.0, 0.0, 0.0, -1, -1
+    if vals.size and not np.all(np.isnan(vals)) and np.nanmax(vals) > 0.0:
+        k = int(np.nanargmax(vals))
+        max_I = float(vals[k])
+        max_s, max_f = (int(v) for v in np.argwhere(counted)[k])
+        max_x, max_y = max_pixel_pos(max_s, max_f) if max_pixel_pos else (math.nan, math.nan)
+
+    sumn = int(vals.size)
+    total = _seq_sum(vals)
+    # C quirk O5: the square is float*float, rounded to float before it is added to the double sum.
+    sumsqr = _seq_sum((vals32 * vals32).astype(np.float64))
+    n = sumn if sumn > 0 else 1
+    mean = total / n
+    if n <= 1:
+        n = 2
+    rms = math.sqrt(sumsqr / (n - 1))
+
+    # C quirk O5: the rmsd pass covers every ROI pixel, masked ones included (their value is 0).
+    dev = img[in_roi].astype(np.float64) - mean
+    m = int(dev.size)
+    if m <= 1:
+        m = 2
+    rmsd = math.sqrt(_seq_sum(dev * dev) / (m - 1))
+    return Stats(max_I=max_I, max_I_x=float(max_x), max_I_y=float(max_y), mean=mean, rms=rms,
+                 rmsd=rmsd, sumn=sumn, max_s=max_s, max_f=max_f)
+
+
+def _roi_max(img: np.ndarray, in_roi: np.ndarray) -> float:
+    vals = img[in_roi].astype(np.float64)
+    if vals.size == 0 or np.all(np.isnan(vals)):
+        return 0.0
+    return max(0.0, float(np.nanmax(vals)))
+
+
+def int_image(float_img_f32, roi, scale: float, adc: float,
+              max_I: Optional[float] = None) -> tuple[np.ndarray, float]:
+    """The integer image C writes (O3) and the scale it used.
+
+    scale <= 0 means automatic: 55000/max_I, or 1 when max_I is 0 (max_I: Stats.max_I; computed over
+    the ROI when not given, which is the same because masked pixels are 0).
+    value = float*scale + adc (double), clamped to [0, 65535], then floorf((float)(value + 0.5)).
+    Pixels outside the ROI are 0.
+    """
+    img = np.asarray(float_img_f32, dtype=np.float32)
+    in_roi = roi_mask(img.shape, roi)
+    if scale <= 0.0:
+        peak = _roi_max(img, in_roi) if max_I is None else float(max_I)
+        scale = 55000.0 / peak if peak > 0.0 else 1.0
+    v = img.astype(np.float64) * scale + adc
+    with np.errstate(invalid="ignore"):
+        v = np.where(v > 65535.0, 65535.0, v)
+        v = np.where(v < 0.0, 0.0, v)
+        # C quirk O3: floorf takes a float, so v + 0.5 is rounded to float32 before the floor.
+        rounded = np.floor((v + 0.5).astype(np.float32))
+    # (unsigned short) of NaN is 0 on x86 (cvttss2si gives INT_MIN, low 16 bits 0).
+    rounded = np.where(np.isnan(rounded), 0.0, rounded)
+    out = np.where(in_roi, rounded, 0.0).astype(np.uint16)
+    return out, float(scale)
+
+
+def _c_uchar(t: np.ndarray) -> np.ndarray:
+    """(unsigned char) of a double as x86 gcc does it: truncate to int32 (NaN or out of range ->
+    INT_MIN), keep the low byte.  So -1.5 -> 255 and NaN -> 0 (undefined behaviour in C)."""
+    ok = np.isfinite(t) & (t > -2147483649.0) & (t < 2147483648.0)
+    as_int = np.where(ok, np.trunc(np.where(ok, t, 0.0)), -2147483648.0).astype(np.int64)
+    return (as_int & 0xFF).astype(np.uint8)
+
+
+def pgm_image(float_img_f32, roi, pgm_scale: float, rmsd: float,
+              intfile_scale: float) -> tuple[np.ndarray, float]:
+    """The 8-bit PGM pixels C writes (O4) and the scale it used.
+
+    pgm_scale <= 0 means automatic: 250/(5*rmsd), or intfile_scale (the resolved int-image scale)
+    when rmsd <= 0.  byte = (unsigned char)min(255, float*scale), truncated; outside the ROI 0.
+    """
+    img = np.asarray(float_img_f32, dtype=np.float32)
+    in_roi = roi_mask(img.shape, roi)
+    if pgm_scale <= 0.0:
+        pgm_scale = 250.0 / (5.0 * rmsd) if rmsd > 0.0 else intfile_scale
+    t = img.astype(np.float64) * pgm_scale
+    with np.errstate(invalid="ignore"):
+        t = np.where(t > 255.0, 255.0, t)
+    out = np.where(in_roi, _c_uchar(t), 0).astype(np.uint8)
+    return out, float(pgm_scale)

@@ -1,0 +1,70 @@
+"""File access at the boundary: atomic writes and input reads that fail with one clear line.
+
+Outputs are written to a temporary file in the destination folder and moved into place with
+os.replace, so a failed or interrupted run never leaves a half-written image behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import tempfile
+from typing import BinaryIO, Iterator
+
+from nanobragg_jax.errors import InputError
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only portable way to read it is to set it and put it back
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_open(path) -> Iterator[BinaryIO]:
+    """Open a binary temp file next to `path`; on success it replaces `path`, on error it is removed."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise InputError(f"cannot write {path!r}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+        # mkstemp makes the file 0600; give it the mode fopen() would (0666 minus the umask).
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    """Write `data` to `path` atomically (see atomic_open)."""
+    try:
+        with atomic_open(path) as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise InputError(f"cannot write {os.fspath(path)!r}: {exc.strerror or exc}") from None
+
+
+def read_input_bytes(path, what: str, allow_gzip: bool = False) -> bytes:
+    """All bytes of an input file (gunzipped if allowed and named .gz); InputError names the file."""
+    path = os.fspath(path)
+    try:
+        if allow_gzip and path.endswith(".gz"):
+            with gzip.open(path, "rb") as handle:
+                return handle.read()
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (OSError, EOFError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(f"{what} {path!r}: cannot read ({reason})") from None
+
+
+def read_input_text(path, what: str) -> str:
+    """An input file as text; bytes map 1:1 to characters (latin-1), as C's char functions see them."""
+    return read_input_bytes(path, what).decode("latin-1")
