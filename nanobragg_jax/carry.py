@@ -35,11 +35,6 @@ class AbstractPhiCarry(eqx.Module):
         """phis (P,) angles; phi_cells (P, 3, 3) the cell rotated by each angle; evaluated_any: did
         any sample of this chunk reach the phi loop.  Returns (state, first (P,3,3), other (P,3,3))."""
 
-    @property
-    @abc.abstractmethod
-    def distinguishes_first(self) -> bool:
-        """False when the first evaluation never differs (lets the kernel skip that work)."""
-
 
 class SpecCarry(AbstractPhiCarry):
     """Every phi step uses the freshly rotated cell: the physically intended result."""
@@ -49,10 +44,6 @@ class SpecCarry(AbstractPhiCarry):
 
     def step(self, state, phis, phi_cells, evaluated_any):
         return None, phi_cells, phi_cells
-
-    @property
-    def distinguishes_first(self) -> bool:
-        return False
 
 
 class CParityCarry(AbstractPhiCarry):
@@ -78,10 +69,6 @@ class CParityCarry(AbstractPhiCarry):
 
         new_state = jnp.where(evaluated_any, entry_other, state)
         return new_state, per_step(state), per_step(entry_other)
-
-    @property
-    def distinguishes_first(self) -> bool:
-        return True
 
 
 def carry_for_mode(mode: str) -> AbstractPhiCarry:

@@ -186,13 +186,14 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
     # a = U_m . ap (C5: mosaic applied after phi, in the lab frame)
     cells = jnp.einsum("myx,fjx->fmjy", umats, other_cells)  # (Φ, M, 3, 3)
     hkl = jnp.einsum("pqsy,fmjy->pqsfmj", scattering, cells)  # (P,Q,S,Φ,M,3)
-    if carry.distinguishes_first:
-        is_first = _exclusive_first(reach.reshape(-1)).reshape(reach.shape)
-        where_first = jnp.argmax(is_first.reshape(-1))
-        s_first = scattering.reshape(-1, 3)[where_first]
-        cells_first = jnp.einsum("myx,fjx->fmjy", umats, first_cells)
-        hkl_first = jnp.einsum("y,fmjy->fmj", s_first, cells_first)
-        hkl = jnp.where(is_first[:, :, :, None, None, None], hkl_first, hkl)
+    # The chunk's first evaluation starts from the carried vectors.  Both carries take this same
+    # path (the spec carry hands back identical vectors), so spec and c-parity share every
+    # operation and agree bit for bit wherever the carryover does not apply.
+    is_first = _exclusive_first(reach.reshape(-1)).reshape(reach.shape)
+    s_first = scattering.reshape(-1, 3)[jnp.argmax(is_first.reshape(-1))]
+    cells_first = jnp.einsum("myx,fjx->fmjy", umats, first_cells)
+    hkl_first = jnp.einsum("y,fmjy->fmj", s_first, cells_first)
+    hkl = jnp.where(is_first[:, :, :, None, None, None], hkl_first, hkl)
 
     # --- structure factors and lattice transform ----------------------------------------------------
     F_latt = _lattice_factor(model, hkl)

@@ -4,7 +4,8 @@
 photons/m^2), so every later stage can follow the C set-up order exactly.  NaN means "not given",
 exactly as in C.  Vectors are `None` when the user did not give them (the convention decides).
 
-The flag table and the argv scan that fill `Settings` live below the dataclass.
+`parse_args` fills it from a nanoBragg command line: the flag table is nanobragg_jax/flags.py and the
+argv scan that reproduces nanoBragg.c's one pass over argv is nanobragg_jax/argv_scan.py.
 """
 
 from __future__ import annotations
@@ -152,11 +153,17 @@ class Settings:
 
     # --- header values read from -img / -mask that C keeps but never uses --------------------
     header_twotheta: float = NAN
+    # The -mask pixels (uint16, (slow, fast)); 0 = skip the pixel.  The -img pixels are not kept
+    # because C never uses them (C quirk P11).
+    mask_image: Optional[object] = dataclasses.field(default=None, compare=False, repr=False)
 
     # --- our own options (--long-names) ------------------------------------------------------
     mode: str = "spec"  # spec | c-parity
     dtype: str = "float64"  # float64 | float32
     trace_pixel: Optional[tuple] = None  # (slow, fast)
+    chunk_rows: Optional[int] = None  # pixel rows per kernel chunk; None = automatic
+    compile_cache: bool = True  # persistent JAX compilation cache (--no-cache turns it off)
+    argv: list = dataclasses.field(default_factory=list)  # the command line as given
     warnings: list = dataclasses.field(default_factory=list)
 
     def warn(self, message: str) -> None:
@@ -165,3 +172,14 @@ class Settings:
 
 def is_given(x: float) -> bool:
     return not math.isnan(x)
+
+
+def parse_args(argv: "list[str] | str") -> Settings:
+    """nanoBragg flags (a list of tokens, or one string split like a shell) -> Settings.
+
+    Reproduces nanoBragg.c's parsing (substring matches, arity guards, atof/atoi, last flag wins,
+    the -img/-mask header ingestion) and raises `nanobragg_jax.errors.InputError` for bad input.
+    """
+    from nanobragg_jax.argv_scan import scan
+
+    return scan(argv)

@@ -1,0 +1,191 @@
+"""`nanobragg`: the drop-in command line of nanoBragg.c, plus two checking tools.
+
+    nanobragg -cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 64 ...   render, as nanoBragg
+    nanobragg compare A B [--shape S F]                                          two float images
+    nanobragg trace-diff A B [--tol 1e-6]                                        two pixel traces
+
+nanoBragg's single-dash, variable-arity, substring-matched flags are not something Typer/Click can
+parse, so the render command takes the raw argv and hands it to `nanobragg_jax.settings.parse_args`;
+Typer runs the subcommands.  JAX is imported only on the render path (after the x64 and compile-cache
+set-up), so `--help` and bad-input errors answer quickly.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+from typing import List, Optional, Tuple
+
+import typer
+
+from nanobragg_jax.errors import InputError
+
+SUBCOMMANDS = ("compare", "trace-diff", "render")
+app = typer.Typer(add_completion=False, help="nanoBragg in JAX (run `nanobragg --help` for the flags).")
+
+
+def _error(message) -> int:
+    text = " ".join(str(message).split("\n"))
+    print(f"nanobragg: error: {text}", file=sys.stderr)
+    return 2
+
+
+@app.command("compare")
+def compare_command(a: str, b: str,
+                    shape: Optional[Tuple[int, int]] = typer.Option(None, "--shape", help="slow fast")):
+    """Compare two float images (raw float32 or SMV, .gz accepted): correlation, sum ratio, worst pixel."""
+    from nanobragg_jax.tools import compare_images
+
+    try:
+        result = compare_images(a, b, shape)
+    except InputError as exc:
+        raise typer.Exit(_error(exc))
+    print("\n".join(result.lines()))
+
+
+@app.command("trace-diff")
+def trace_diff_command(a: str, b: str, tol: float = typer.Option(1e-6, "--tol", help="relative tolerance")):
+    """Name the first quantity where two pixel traces (TRACE_C / TRACE_PY lines) differ beyond --tol."""
+    from nanobragg_jax.tools import trace_diff
+
+    try:
+        result = trace_diff(a, b, tol)
+    except InputError as exc:
+        raise typer.Exit(_error(exc))
+    print("\n".join(result.lines(tol)))
+    raise typer.Exit(0 if result.first is None else 1)
+
+
+@app.command("render", context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                                         "help_option_names": []})
+def render_command(ctx: typer.Context):
+    """Render with nanoBragg flags (the default command: `nanobragg <flags>` means this)."""
+    raise typer.Exit(run(list(ctx.args)))
+
+
+def run(argv: List[str]) -> int:
+    """Parse, render and write; bad input -> one line on stderr and exit code 2, no output files."""
+    try:
+        from nanobragg_jax.settings import parse_args
+
+        settings = parse_args(argv)
+        _configure_jax(settings)
+        return _render(settings)
+    except InputError as exc:
+        return _error(exc)
+    except OSError as exc:  # a file that vanished or cannot be written after the checks
+        name = f" '{exc.filename}'" if getattr(exc, "filename", None) else ""
+        return _error(f"{exc.strerror or exc}{name}")
+    except KeyboardInterrupt:
+        print("nanobragg: interrupted", file=sys.stderr)
+        return 130
+
+
+def cache_dir() -> str:
+    return os.environ.get("NANOBRAGG_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "nanobragg_jax", "jax")
+
+
+def _configure_jax(settings) -> None:
+    """x64 always (float32 mode still sets up in float64); persistent compile cache unless --no-cache."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    if settings.compile_cache:
+        path = cache_dir()
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as exc:
+            print(f"nanobragg: warning: compile cache off, cannot create {path}: {exc.strerror}",
+                  file=sys.stderr)
+            return
+        jax.config.update("jax_compilation_cache_dir", path)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+
+
+class _Progress:
+    """C's progress meter: '<n>% done' lines as rows are finished."""
+
+    def __init__(self):
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        pct = done * 100 // max(total, 1)
+        if pct != self.last and pct < 100:
+            self.last = pct
+            print(f"{pct}% done", flush=True)
+
+
+def _render(settings) -> int:
+    """The thin glue from Settings to files: set-up, render, statistics, images, noise, writes."""
+    from nanobragg_jax.api import render_experiment
+    from nanobragg_jax.images import format_g as g
+    from nanobragg_jax.images import image_statistics, int_image, last_subpixel_position, pgm_image
+    from nanobragg_jax.io import write_float_image, write_pgm, write_smv
+    from nanobragg_jax.noise import noise_image, noise_summary_line
+    from nanobragg_jax.setup import build_experiment
+
+    s = settings
+    exp = build_experiment(s, workdir=".")
+    print("\n".join(exp.summary))
+    for w in dict.fromkeys(exp.warnings):  # settings warnings are included, once each
+        print(f"nanobragg: warning: {w}", file=sys.stderr)
+    if s.trace_pixel is not None:
+        try:
+            from nanobragg_jax.trace import print_trace
+        except ImportError as exc:
+            print(f"nanobragg: warning: -trace_pixel unavailable ({exc})", file=sys.stderr)
+        else:
+            print_trace(exp, *s.trace_pixel)
+    kwargs = {"progress": _Progress() if s.progress_meter else None}
+    if s.chunk_rows is not None and "chunk_rows" in inspect.signature(render_experiment).parameters:
+        kwargs["chunk_rows"] = s.chunk_rows
+    img = render_experiment(exp, **kwargs)
+
+    # Everything is computed before the first file is written, so a failure leaves no outputs.
+    L, px = exp.layout, exp.static.detector.pixel_size
+    stats = image_statistics(img, L.roi, exp.static.mask,
+                             max_pixel_pos=lambda sl, f: last_subpixel_position(sl, f, px, L.oversample))
+    ints, int_scale = int_image(img, L.roi, s.intfile_scale, s.adc_offset, max_I=stats.max_I)
+    pgm = pgm_image(img, L.roi, s.pgm_scale, stats.rmsd, int_scale) if s.write_pgm else None
+    noise = noise_image(img, L.roi, s.adc_offset, exp.rng, s.seed) if s.calculate_noise else None
+
+    print()
+    print(f"writing {s.floatfilename} as {img.size} 4-byte floats")
+    write_float_image(s.floatfilename, img)
+    print(f"max_I = {g(stats.max_I)}  at {g(stats.max_I_x)} {g(stats.max_I_y)}")
+    print(f"mean= {g(stats.mean)} rms= {g(stats.rms)} rmsd= {g(stats.rmsd)}")
+    print(f"intfile_scale = {g(int_scale)}")
+    print(f"writing {s.intfilename} as 2-byte integers")
+    write_smv(s.intfilename, ints, exp.header)
+    if pgm is not None:
+        print(f"pgm_scale = {g(pgm[1])}")
+        print(f"writing {s.pgmfilename} as 1-byte integers")
+        write_pgm(s.pgmfilename, pgm[0], pgm[1])
+    if noise is not None:
+        image, overloads, photons, _ = noise
+        print(noise_summary_line(photons, overloads))
+        print(f"writing {s.noisefilename} as 2-byte integers")
+        write_smv(s.noisefilename, image, exp.header)
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        try:
+            app(args=argv, prog_name="nanobragg")  # Typer prints its own usage errors (exit 2)
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        return 0
+    if not argv or "-h" in argv or "--help" in argv:
+        from nanobragg_jax.flag_help import help_text
+
+        sys.stdout.write(help_text())
+        return 0
+    return run(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
