@@ -158,16 +158,17 @@ def trace_pixel(model, slow: int, fast: int, emit: Callable[[str], None] = print
                                     out(f"rot_{name}_star_A_inv", _vec(v))
                                 out("hkl_frac", _vec(hkl))
                                 out("hkl_rounded", " ".join(str(int(x)) for x in hkl0))
-                                for name, v in zip("abc", parts):
-                                    out(f"F_latt_{name}", _g(v))
-                                out("F_latt", _g(F_latt))
-                            if s == 0:
+                                if L.shape == "square":  # C traces the lattice factors of this shape only
+                                    for name, v in zip("abc", parts):
+                                        out(f"F_latt_{name}", _g(v))
+                                    out("F_latt", _g(F_latt))
+                            if s == 0 and L.shape == "square":
                                 emit(
                                     f"{prefix}_PHI phi_tic={i} phi_deg={_g(np.degrees(phi))} k_frac={_g(hkl[1])} "
                                     f"F_latt_b={_g(parts[1])} F_latt={_g(F_latt)}"
                                 )
-                                if i == 0:
-                                    out("F_cell", _g(F_cell))
+                            if s == 0 and i == 0:
+                                out("F_cell", _g(F_cell))
                             if s == 2 and i == 0:
                                 for key, val in (
                                     ("F_cell", F_cell), ("F_latt", F_latt), ("F_cell_squared", F_cell * F_cell),
