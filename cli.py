@@ -13,6 +13,7 @@ set-up), so `--help` and bad-input errors answer quickly.
 from __future__ import annotations
 
 import inspect
+import math
 import os
 import sys
 from typing import List, Optional, Tuple
@@ -119,7 +120,8 @@ class _Progress:
 
 def _render(settings) -> int:
     """The thin glue from Settings to files: set-up, render, statistics, images, noise, writes."""
-    from nanobragg_jax.api import render_experiment
+    from nanobragg_jax.api import model, render_experiment
+    from nanobragg_jax.kernel import solid_angle_sum
     from nanobragg_jax.images import format_g as g
     from nanobragg_jax.images import image_statistics, int_image, last_subpixel_position, pgm_image
     from nanobragg_jax.io import write_float_image, write_pgm, write_smv
@@ -152,6 +154,8 @@ def _render(settings) -> int:
     noise = noise_image(img, L.roi, s.adc_offset, exp.rng, s.seed) if s.calculate_noise else None
 
     print()
+    omega = solid_angle_sum(model(exp)) / L.steps
+    print(f"solid angle subtended by detector = {g(omega)} steradian ( {g(100 * omega / 4 / math.pi)}% sphere)")
     print(f"writing {s.floatfilename} as {img.size} 4-byte floats")
     write_float_image(s.floatfilename, img)
     print(f"max_I = {g(stats.max_I)}  at {g(stats.max_I_x)} {g(stats.max_I_y)}")

@@ -318,3 +318,34 @@ def render(
             break
     image = pieces[0] if len(pieces) == 1 else jnp.concatenate(pieces, axis=0)
     return image[: L.spixels]
+
+
+@functools.partial(jax.jit, static_argnames=("chunk_rows",))
+def _solid_angle_rows(model: Model, row0, chunk_rows: int):
+    L = model.layout
+    F = L.fpixels
+    r = row0 + jnp.arange(chunk_rows)
+    spix = jnp.repeat(r, F)
+    fpix = jnp.tile(jnp.arange(F), chunk_rows)
+    xmin, xmax, ymin, ymax = L.roi
+    active = (spix < L.spixels) & (fpix >= xmin) & (fpix <= xmax) & (spix >= ymin) & (spix <= ymax)
+    if L.has_mask:
+        active = active & jnp.take(model.detector.mask.reshape(-1), jnp.clip(spix, 0, L.spixels - 1) * F + fpix)
+    dt = model.detector.pix0.dtype
+    _, airpath, _ = _subpixel_geometry(model, spix.astype(dt), fpix.astype(dt))
+    omega = _solid_angle(model, airpath)
+    # C adds the pixel's cached solid angle once per sub-pixel and layer (A2).
+    per_sample = omega if L.oversample_omega else jnp.broadcast_to(omega[:, :1], omega.shape)
+    return jnp.where(active[:, None], per_sample, 0.0).sum()
+
+
+def solid_angle_sum(model: Model) -> float:
+    """C's `omega_sum`: the solid angle it accumulates over every rendered sample (for the
+    "solid angle subtended by detector = omega_sum/steps" line)."""
+    model = _cast_model(model)
+    L = model.layout
+    rows = max(1, min(L.spixels, (1 << 20) // max(1, L.fpixels * L.thicksteps * L.oversample**2)))
+    total = 0.0
+    for row0 in range(0, L.spixels, rows):
+        total += float(_solid_angle_rows(model, jnp.asarray(row0), rows))
+    return total
