@@ -39,6 +39,20 @@ def _state_before(model, slow: int, fast: int):
     state = carry.init(jnp.asarray(model.crystal.cell, jnp.float64))
     on = jnp.asarray(L.interpolate)
     xmin, xmax, ymin, ymax = L.roi
+    if not (L.use_dmin or L.interpolate):
+        # Every active pixel reaches the phi loop: the state only depends on whether an active
+        # pixel precedes this one in raster order.
+        rows = np.arange(L.spixels)[:, None]
+        cols = np.arange(L.fpixels)[None, :]
+        active = (cols >= xmin) & (cols <= xmax) & (rows >= ymin) & (rows <= ymax)
+        if L.has_mask:
+            active &= np.asarray(model.detector.mask, bool)
+        before = active.reshape(-1)[: slow * L.fpixels + fast].any()
+        phis = model.sweep.phi0 + model.sweep.phistep * jnp.arange(L.phisteps, dtype=jnp.float64)
+        cell = jnp.asarray(model.crystal.cell, jnp.float64)
+        phi_cells = ph.rotate_axis(cell[None], jnp.asarray(model.sweep.spindle, jnp.float64)[None, None], phis[:, None])
+        state, _, _ = carry.step(state, phis, phi_cells, jnp.asarray(bool(before)))
+        return state, bool(on)
     passes = [(xmin, xmax, ymin, min(ymax, slow - 1)), (xmin, min(xmax, fast - 1), max(ymin, slow), min(ymax, slow))]
     for roi in passes:
         if roi[0] > roi[1] or roi[2] > roi[3]:
