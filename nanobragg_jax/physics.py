@@ -116,7 +116,10 @@ def polarization_factor(kahn, incident, diffracted, axis):
     e_in = unitize(cross(incident, b_in))
     e_out = dot(diffracted, e_in)
     b_out = dot(diffracted, b_in)
-    psi = -jnp.arctan2(b_out, e_out)
+    # Along the beam both projections vanish; psi is then irrelevant (sin 2theta = 0), but
+    # arctan2(0, 0) would poison gradients.
+    along_beam = (e_out == 0) & (b_out == 0)
+    psi = -jnp.arctan2(b_out, jnp.where(along_beam, 1.0, e_out))
     # C skips psi when K == 0; cos(2 psi) * 0 gives the same value.
     return 0.5 * (1.0 + cos2t_sqr - kahn * jnp.cos(2.0 * psi) * sin2t_sqr)
 
