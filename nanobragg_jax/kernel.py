@@ -2,9 +2,11 @@
 
 Loop order and accumulation follow nanoBragg.c's pixel loop (L2643-3071, c-behaviour A1-A10):
 pixel -> detector layer -> sub-pixel (slow, fast) -> source -> phi step -> mosaic domain.  Inside a
-chunk everything is vectorised over (pixel, layer*subpixel, source, phi, domain); the carry
-(`carry.py`) threads the run-order state C keeps between pixels: the phi=0 vectors (c-parity only)
-and the one-way switch that turns structure-factor interpolation off (both modes, as C does).
+chunk, per-pixel quantities are vectorised with pixels on the minor axis and the samples (sub-pixel
+and source, then phi and domain) are walked by loops, each iteration one fused pass over the
+pixels (docs/performance.md says why).  The carry (`carry.py`) threads the run-order state C keeps
+between pixels: the phi=0 vectors (c-parity only) and the one-way switch that turns
+structure-factor interpolation off (both modes, as C does).
 """
 
 from __future__ import annotations
@@ -12,19 +14,21 @@ from __future__ import annotations
 import functools
 from typing import Callable, Optional
 
-import equinox as eqx
 import jax
 import jax.lax as lax
 import jax.numpy as jnp
-import numpy as np
 
 from . import physics as ph
 from . import structure_factors as sf
 from .carry import carry_for_mode
 from .experiment import Layout, Model, as_dtype
+from .pixel_geometry import capture_fraction, solid_angle, solid_angle_sum, subpixel_geometry  # noqa: F401
+from .pixel_geometry import cast_model as _cast_model
 
 # Elements of size (pixels x samples) one chunk may hold; sets the rows per chunk.
 DEFAULT_SAMPLE_BUDGET = 1 << 21
+# Pixels per chunk are padded to a multiple of this (the widest SIMD vector, in float32 lanes).
+_PIXEL_ALIGN = 16
 
 
 def samples_per_pixel(layout: Layout) -> int:
@@ -43,224 +47,263 @@ def default_chunk_rows(layout: Layout, budget: int = DEFAULT_SAMPLE_BUDGET) -> i
 # ----------------------------------------------------------------------------------------------
 
 
-def _subpixel_geometry(model: Model, spix, fpix):
-    """Positions of every (layer, sub-pixel) sample of the chunk's pixels (C A1, G10).
+def _lattice_terms(model: Model, h, k, l):
+    """(F_latt, F_latt^2) for every sample (C6); h, k, l: fractional indices, any common shape.
 
-    Returns diffracted unit vectors (P, Q, 3), airpath (P, Q) and the layer index per sample (Q,).
+    For the square shape F_latt is returned up to its sign (only its square and its zeros reach
+    the image), as one quotient of the three axes' sincg numerators and denominators.
     """
-    L, det = model.layout, model.detector
-    os_ = L.oversample
-    sub = det.pixel_size / os_
-    k = jnp.arange(os_, dtype=sub.dtype)
-    Fdet = sub * (fpix[:, None] * os_ + k[None, :]) + sub / 2.0  # (P, os)
-    Sdet = sub * (spix[:, None] * os_ + k[None, :]) + sub / 2.0
-    Odet = jnp.arange(L.thicksteps, dtype=sub.dtype) * det.thickstep  # (T,)
-    pos = (
-        Fdet[:, None, None, :, None] * det.fdet
-        + Sdet[:, None, :, None, None] * det.sdet
-        + Odet[None, :, None, None, None] * det.odet
-        + det.pix0
-    )  # (P, T, os_s, os_f, 3)
-    pos = pos.reshape(pos.shape[0], -1, 3)
-    if L.curved:
-        # C quirk G10: the flat position's lab y and z components become rotation angles about
-        # the (rotated) slow and fast axes, starting from distance * beam.
-        start = det.distance * det.beam
-        step1 = ph.rotate_axis(jnp.broadcast_to(start, pos.shape), det.sdet, pos[..., 1] / det.distance)
-        pos = ph.rotate_axis(step1, det.fdet, pos[..., 2] / det.distance)
-    airpath = ph.safe_norm(pos)
-    diffracted = pos / airpath[..., None]
-    layer = jnp.repeat(jnp.arange(L.thicksteps), os_ * os_)
-    return diffracted, airpath, layer
-
-
-def _solid_angle(model: Model, airpath):
-    det = model.detector
-    if model.layout.point_pixel:
-        return 1.0 / airpath / airpath
-    return det.pixel_size * det.pixel_size / airpath / airpath * det.close_distance / airpath
-
-
-def _capture_fraction(model: Model, diffracted, layer):
-    det = model.detector
-    if not model.layout.has_thickness:
-        return jnp.ones(diffracted.shape[:-1], diffracted.dtype)
-    parallax = ph.dot(diffracted, det.odet)
-    t = layer.astype(diffracted.dtype)
-    return jnp.exp(-t * det.thickstep * det.mu / parallax) - jnp.exp(-(t + 1.0) * det.thickstep * det.mu / parallax)
+    L, cr = model.layout, model.crystal
+    dt = h.dtype
+    N = cr.N.astype(dt)
+    if L.shape == "square":
+        num = den = None
+        for x, n in zip((h, k, l), (N[0], N[1], N[2])):
+            # C applies sincg only for axes with N > 1; sincg with N = 1 is exactly 1.
+            a, b = ph.sincg_parts(x, jnp.where(n > 1.0, n, 1.0))
+            num = a if num is None else num * a
+            den = b if den is None else den * b
+        F_latt = num / den
+        return F_latt, F_latt * F_latt
+    hkl = (h, k, l)
+    dh = [x - ph.c_round_half_down(x) for x in hkl]
+    NNN = N[0] * N[1] * N[2]
+    if L.shape == "round":
+        hrad_sqr = dh[0] * dh[0] * N[0] * N[0] + dh[1] * dh[1] * N[1] * N[1] + dh[2] * dh[2] * N[2] * N[2]
+        x = jnp.pi * jnp.sqrt(jnp.where(hrad_sqr * cr.fudge > 0, hrad_sqr * cr.fudge, 0.0))
+        F_latt = NNN * ph.ROUND_XTAL_SCALE * ph.sinc3(x)
+        return F_latt, F_latt * F_latt
+    # C quirk C6: gauss and tophat use |dh a* + dk b* + dl c*|^2 in 1/A^2 times (Na Nb Nc)^2.
+    recip = cr.recip.astype(dt)
+    dstar = [dh[0] * recip[0, i] + dh[1] * recip[1, i] + dh[2] * recip[2, i] for i in range(3)]
+    rad_star_sqr = (dstar[0] * dstar[0] + dstar[1] * dstar[1] + dstar[2] * dstar[2]) * NNN * NNN
+    if L.shape == "gauss":
+        F_latt = NNN * jnp.exp(-(rad_star_sqr / 0.63 * cr.fudge))
+    elif L.shape == "tophat":
+        F_latt = NNN * (rad_star_sqr * cr.fudge < 0.3969).astype(dt)
+    else:
+        raise ValueError(f"unknown crystal shape {L.shape!r}")
+    return F_latt, F_latt * F_latt
 
 
 def _lattice_factor(model: Model, hkl):
-    """F_latt for every sample (C6).  hkl: (..., 3) fractional indices."""
+    """F_latt for (..., 3) fractional indices (the trace's per-sample entry point)."""
+    return _lattice_terms(model, hkl[..., 0], hkl[..., 1], hkl[..., 2])[0]
+
+
+def _sample_loop_inputs(model: Model, carry, state, reach, scattering_at):
+    """Per-chunk inputs of the sample loop: crystal vectors per (phi, domain) and the chunk's
+    first evaluation (C order), which starts from the carried vectors."""
+    L, cr, sw = model.layout, model.crystal, model.sweep
+    dt = model.detector.pix0.dtype
+    QS, P = reach.shape
+    phis = sw.phi0 + sw.phistep * jnp.arange(L.phisteps, dtype=dt)
+    cell = cr.cell.astype(dt)
+    phi_cells = ph.rotate_axis(cell[None, :, :], sw.spindle[None, None, :], phis[:, None])  # (PHI,3,3)
+    state, first_cells, other_cells = carry.step(state, phis, phi_cells, reach.any())
+    umats = cr.umats.astype(dt)
+    # a = U_m . ap (C5: mosaic applied after phi, in the lab frame); rows (phi, domain) in C order
+    cells = jnp.einsum("myx,fjx->fmjy", umats, other_cells).reshape(-1, 3, 3)
+    cells_first = jnp.einsum("myx,fjx->fmjy", umats, first_cells).reshape(-1, 3, 3)
+    # Both carries take this same path (the spec carry hands back identical vectors), so spec
+    # and c-parity share every operation and agree bit for bit where the carryover does not apply.
+    # The first reached sample in C order (pixel outermost): first pixel with any reached
+    # position, then its first position.  Index arithmetic only (no cumsum over the chunk).
+    pixel_reached = reach.any(axis=0)
+    p0 = jnp.argmax(pixel_reached)
+    qs0 = jnp.argmax(lax.dynamic_index_in_dim(reach, p0, axis=1, keepdims=False))
+    is_first = (
+        pixel_reached[p0] & (jnp.arange(P)[None, :] == p0) & (jnp.arange(QS)[:, None] == qs0)
+    )  # (QS, P)
+    s_first = scattering_at(qs0, p0)  # (3,)
+    hkl_first = jnp.stack(_miller(s_first, cells_first), axis=-1)  # (PHI*M, 3)
+    return state, cells, is_first, hkl_first
+
+
+def _miller(s, cell):
+    """[h, k, l] = cell rows . scattering vector in C's dot_product order (plain multiply-adds,
+    no dot_general, so they fuse into the per-sample loop).  s: (3, ...), cell (..., 3, 3)."""
+    return [s[0] * cell[..., j, 0] + s[1] * cell[..., j, 1] + s[2] * cell[..., j, 2] for j in range(3)]
+
+
+def _evaluate(model: Model, h, k, l, reach):
+    """One sample for every pixel: (F_cell candidates, F_latt^2, evaluated, out-of-range)."""
     L, cr = model.layout, model.crystal
-    N = cr.N.astype(hkl.dtype)
-    if L.shape == "square":
-        out = jnp.ones(hkl.shape[:-1], hkl.dtype)
-        for i in range(3):
-            # C applies sincg only for axes with N > 1.
-            out = out * jnp.where(N[i] > 1.0, ph.sincg(hkl[..., i], N[i]), 1.0)
-        return out
-    dh = hkl - ph.c_round_half_down(hkl)
-    NNN = N[0] * N[1] * N[2]
-    if L.shape == "round":
-        hrad_sqr = (dh * dh * N * N).sum(-1)
-        x = jnp.pi * jnp.sqrt(jnp.where(hrad_sqr * cr.fudge > 0, hrad_sqr * cr.fudge, 0.0))
-        return NNN * ph.ROUND_XTAL_SCALE * ph.sinc3(x)
-    # C quirk C6: gauss and tophat use |dh a* + dk b* + dl c*|^2 in 1/A^2 times (Na Nb Nc)^2.
-    dstar = jnp.einsum("...j,jx->...x", dh, cr.recip.astype(hkl.dtype))
-    rad_star_sqr = (dstar * dstar).sum(-1) * NNN * NNN
-    if L.shape == "gauss":
-        return NNN * jnp.exp(-(rad_star_sqr / 0.63 * cr.fudge))
-    if L.shape == "tophat":
-        return NNN * (rad_star_sqr * cr.fudge < 0.3969).astype(hkl.dtype)
-    raise ValueError(f"unknown crystal shape {L.shape!r}")
-
-
-def _exclusive_first(flags):
-    """True at the first True of a flat C-ordered boolean array."""
-    c = jnp.cumsum(flags.astype(jnp.int32))
-    return flags & (c == 1)
+    _, F_latt_sqr = _lattice_terms(model, h, k, l)
+    evaluated = reach
+    if not L.water:
+        # C L2868: `if (F_latt == 0.0 && water_size == 0.0) continue;`  Tested on the square so
+        # F_latt has a single consumer and the whole chain fuses into one loop.
+        evaluated = evaluated & (F_latt_sqr != 0.0)
+    h0, k0, l0 = (ph.c_round_half_down(x) for x in (h, k, l))
+    F_near = sf.nearest_F(cr, h0, k0, l0, L.has_table)
+    return F_near, F_latt_sqr, evaluated
 
 
 def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
-    """Render `rows` pixel rows starting at row0.  Returns (state, interp_on, image rows)."""
-    L, det, beam, cr, sw = model.layout, model.detector, model.beam, model.crystal, model.sweep
+    """Render `rows` pixel rows starting at row0.  Returns (state, interp_on, image rows).
+
+    Per-pixel and per-(sub-pixel, source) quantities are vectorised with pixels on the minor axis.
+    The phi steps and mosaic domains (and sub-pixels and sources) are then walked by a loop over
+    samples in nanoBragg's order, each iteration one fused elementwise pass over the chunk's
+    pixels: it vectorises well, holds no (pixels x samples) array, and accumulates I exactly as C
+    does (I += term, in C's order).  "C order" means nanoBragg's loop order, pixel outermost.
+    """
+    L, det, beam, cr = model.layout, model.detector, model.beam, model.crystal
     dt = det.pix0.dtype
     F = L.fpixels
-    r = row0 + jnp.arange(rows)
-    spix = jnp.repeat(r, F)
-    fpix = jnp.tile(jnp.arange(F), rows)
-    P = rows * F
+    # Pad the pixel axis to a multiple of the vector width: XLA's CPU loops vectorise (and run
+    # several times faster) only then.  Padding pixels are inactive and dropped at the end.
+    P = -(-rows * F // _PIXEL_ALIGN) * _PIXEL_ALIGN
+    flat = jnp.arange(P)
+    spix = row0 + flat // F
+    fpix = flat % F
 
     # --- which pixels C renders: ROI (inclusive) and mask (O2) ------------------------------
     xmin, xmax, ymin, ymax = L.roi
-    active = (spix < L.spixels) & (fpix >= xmin) & (fpix <= xmax) & (spix >= ymin) & (spix <= ymax)
+    active = (flat < rows * F) & (spix < L.spixels) & (fpix >= xmin) & (fpix <= xmax) & (spix >= ymin) & (spix <= ymax)
     if L.has_mask:
         flat_mask = det.mask.reshape(-1)
         active = active & jnp.take(flat_mask, jnp.clip(spix, 0, L.spixels - 1) * F + fpix)
 
     # --- detector samples -----------------------------------------------------------------------
-    diffracted, airpath, layer = _subpixel_geometry(model, spix.astype(dt), fpix.astype(dt))
-    omega = _solid_angle(model, airpath)  # (P, Q)
-    capture = _capture_fraction(model, diffracted, layer)  # (P, Q)
-    Q = diffracted.shape[1]
+    diffracted, airpath, layer = subpixel_geometry(model, spix.astype(dt), fpix.astype(dt))
+    omega = solid_angle(model, airpath)  # (Q, P)
+    capture = capture_fraction(model, diffracted, layer)  # (Q, P)
+    Q = airpath.shape[0]
 
     # --- sources ----------------------------------------------------------------------------------
     inc = beam.incident.astype(dt)  # (S, 3)
     lam = beam.wavelength.astype(dt)
-    scattering = (diffracted[:, :, None, :] - inc[None, None]) / lam[None, None, :, None]  # (P,Q,S,3)
-    reach = jnp.broadcast_to(active[:, None, None], scattering.shape[:-1])
+    S = inc.shape[0]
+    d_stack = jnp.stack(diffracted)  # (3, Q, P)
+
+    def scattering_at(qs, p=None):
+        """(d - incident) / lambda at position qs = q * S + s (C's scattering vector), for every
+        pixel or pixel p.  Computed where needed, never stored for all positions at once."""
+        q, src = qs // S, qs % S
+        d = lax.dynamic_index_in_dim(d_stack, q, axis=1, keepdims=False)
+        if p is not None:
+            d = lax.dynamic_index_in_dim(d, p, axis=1, keepdims=False)
+            return (d - inc[src]) / lam[src]
+        return (d - inc[src][:, None]) / lam[src]
+
+    reach = jnp.broadcast_to(active[None, :], (Q * S, P))
     if L.use_dmin:
-        stol = 0.5 * ph.safe_norm(scattering)
+        scattering = [((diffracted[i][:, None, :] - inc[None, :, i, None]) / lam[None, :, None]).reshape(Q * S, P)
+                      for i in range(3)]
+        stol = 0.5 * ph.safe_norm3(*scattering)
         # C A8: skipped before the phi loop (matters for the carry).
         skip = (stol > 0) & (cr.dmin > 0.5 / jnp.where(stol > 0, stol, 1.0))
         reach = reach & ~skip
 
     need_all_polar = L.oversample_polar or L.use_dmin
+    polar_samples = None
     if L.nopolar and not L.oversample_polar:
-        polar_samples = None
         polar_pixel = jnp.ones((P,), dt)
     else:
+        d_vec = jnp.stack(diffracted, axis=-1)  # (Q, P, 3)
         if need_all_polar:
             polar_samples = ph.polarization_factor(
-                beam.kahn, inc[None, None], diffracted[:, :, None, :], beam.polar_vector
-            )  # (P,Q,S)
+                beam.kahn, inc[None, :, None, :], d_vec[:, None], beam.polar_vector
+            ).reshape(Q * S, P)
             # C A3: the first sample (sub-pixel, source) that survives dmin sets polar.
-            flat = reach.reshape(P, -1)
-            first = jnp.argmax(flat, axis=1)
+            first = jnp.argmax(reach, axis=0)
             polar_pixel = jnp.where(
-                flat.any(axis=1), jnp.take_along_axis(polar_samples.reshape(P, -1), first[:, None], 1)[:, 0], 0.0
+                reach.any(axis=0), jnp.take_along_axis(polar_samples, first[None, :], 0)[0], 0.0
             )
         else:
-            polar_samples = None
-            polar_pixel = ph.polarization_factor(beam.kahn, inc[0], diffracted[:, 0, :], beam.polar_vector)
+            polar_pixel = ph.polarization_factor(beam.kahn, inc[0], d_vec[0], beam.polar_vector)
             polar_pixel = jnp.where(active, polar_pixel, 0.0)
 
-    # --- crystal vectors per phi step and domain ---------------------------------------------------
-    phis = sw.phi0 + sw.phistep * jnp.arange(L.phisteps, dtype=dt)
-    cell = cr.cell.astype(dt)
-    phi_cells = ph.rotate_axis(cell[None, :, :], sw.spindle[None, None, :], phis[:, None])  # (Φ,3,3)
-    evaluated_any = reach.any()
-    state, first_cells, other_cells = carry.step(state, phis, phi_cells, evaluated_any)
-    umats = cr.umats.astype(dt)
-    # a = U_m . ap (C5: mosaic applied after phi, in the lab frame)
-    cells = jnp.einsum("myx,fjx->fmjy", umats, other_cells)  # (Φ, M, 3, 3)
-    hkl = jnp.einsum("pqsy,fmjy->pqsfmj", scattering, cells)  # (P,Q,S,Φ,M,3)
-    # The chunk's first evaluation starts from the carried vectors.  Both carries take this same
-    # path (the spec carry hands back identical vectors), so spec and c-parity share every
-    # operation and agree bit for bit wherever the carryover does not apply.
-    is_first = _exclusive_first(reach.reshape(-1)).reshape(reach.shape)
-    s_first = scattering.reshape(-1, 3)[jnp.argmax(is_first.reshape(-1))]
-    cells_first = jnp.einsum("myx,fjx->fmjy", umats, first_cells)
-    hkl_first = jnp.einsum("y,fmjy->fmj", s_first, cells_first)
-    hkl = jnp.where(is_first[:, :, :, None, None, None], hkl_first, hkl)
+    # --- the sample loop (sub-pixel, source, phi, domain), C order ---------------------------------
+    state, cells, is_first, hkl_first = _sample_loop_inputs(model, carry, state, reach, scattering_at)
+    FM = cells.shape[0]
+    K = Q * S * FM
+    oversampled = L.oversample_thick or L.oversample_polar or L.oversample_omega
+    pixel_index = jnp.arange(P)
 
-    # --- structure factors and lattice transform ----------------------------------------------------
-    F_latt = _lattice_factor(model, hkl)
-    hkl0 = ph.c_round_half_down(hkl)
-    evaluated = reach[..., None, None]
-    if not L.water:
-        # C L2868: `if (F_latt == 0.0 && water_size == 0.0) continue;`
-        evaluated = evaluated & (F_latt != 0.0)
-    F_near = sf.nearest_F(cr, hkl0[..., 0], hkl0[..., 1], hkl0[..., 2], L.has_table)
-    if L.interpolate:
-        oor = sf.interpolation_out_of_range(cr, hkl[..., 0], hkl[..., 1], hkl[..., 2])
-        trigger = (evaluated & oor).reshape(-1)
-        # C quirk F4: the first out-of-range stencil switches interpolation off for the rest of
-        # the run; that evaluation already uses the nearest reflection.
-        still_on = interp_on & (jnp.cumsum(trigger.astype(jnp.int32)) == 0).reshape(oor.shape)
-        F_interp = sf.interpolated_F(cr, hkl[..., 0], hkl[..., 1], hkl[..., 2])
-        F_cell = jnp.where(still_on, F_interp, F_near)
-        interp_on = interp_on & ~trigger.any()
-    else:
-        F_cell = F_near
-    term = jnp.where(evaluated, F_cell * F_cell * F_latt * F_latt, 0.0)  # (P,Q,S,Φ,M)
-
-    # --- accumulate (A5, A6, A7) -------------------------------------------------------------------
-    if L.oversample_thick or L.oversample_polar or L.oversample_omega:
-        factor = jnp.ones(term.shape, dt)
+    def per_position(qs):
+        """What one (sub-pixel, source) position gives every phi step and domain.  Sliced in the
+        OUTER loop, so the inner loop reads plain buffers (a dynamic slice fused into the inner
+        loop would be re-indexed per element and stop it vectorising)."""
+        q = qs // S
+        pos = {"s": scattering_at(qs),  # (3, P)
+               "first": lax.dynamic_index_in_dim(is_first, qs, keepdims=False),
+               "reach": lax.dynamic_index_in_dim(reach, qs, keepdims=False)}
         if L.oversample_thick:
-            factor = factor * capture[:, :, None, None, None]
+            pos["capture"] = lax.dynamic_index_in_dim(capture, q, keepdims=False)
         if L.oversample_polar:
-            factor = factor * polar_samples[:, :, :, None, None]
+            pos["polar"] = lax.dynamic_index_in_dim(polar_samples, qs, keepdims=False)
         if L.oversample_omega:
-            factor = factor * omega[:, :, None, None, None]
-        # C quirk A5: each factor scales the RUNNING sum after every term, so term k is scaled
-        # by the product of the factors of every later evaluated term (I_bg by all of them).
-        factor = jnp.where(evaluated, factor, 1.0).reshape(P, -1)
-        suffix = jnp.flip(jnp.cumprod(jnp.flip(factor, 1), axis=1), 1)
-        I = cr.I_bg * suffix[:, 0] + (term.reshape(P, -1) * suffix).sum(axis=1)
-    else:
-        I = cr.I_bg + term.reshape(P, -1).sum(axis=1)
+            pos["omega"] = lax.dynamic_index_in_dim(omega, q, keepdims=False)
+        return pos
+
+    def miller(pos, fm):
+        hkl = _miller(pos["s"], lax.dynamic_index_in_dim(cells, fm, keepdims=False))  # 3 x (P,)
+        sub = lax.dynamic_index_in_dim(hkl_first, fm, keepdims=False)  # (3,)
+        return [jnp.where(pos["first"], sub[j], hkl[j]) for j in range(3)]
+
+    def sample_loop(step, init):
+        """C's loops over (sub-pixel, source) then (phi, domain): step(pos, k, fm, carry)."""
+
+        def outer(qs, carry):
+            pos = per_position(qs)
+            return lax.fori_loop(0, FM, lambda fm, c: step(pos, qs * FM + fm, fm, c), carry)
+
+        return lax.fori_loop(0, Q * S, outer, init)
+
+    if L.interpolate:
+        # C quirk F4: the first out-of-range stencil (in C order) switches interpolation off for
+        # the rest of the run; that evaluation already uses the nearest reflection.  A first pass
+        # finds, per pixel, the first sample that triggers.
+        def first_trigger(pos, k, fm, first):
+            h, kk, l = miller(pos, fm)
+            _, _, evaluated = _evaluate(model, h, kk, l, pos["reach"])
+            hit = evaluated & sf.interpolation_out_of_range(cr, h, kk, l)
+            return jnp.where(hit & (first == K), k, first)
+
+        trig = sample_loop(first_trigger, jnp.full((P,), K, jnp.int32))
+        p_trig = jnp.where((trig < K).any(), jnp.argmax(trig < K), P)
+        k_trig = trig[jnp.clip(p_trig, 0, P - 1)]
+        new_interp_on = interp_on & (p_trig == P)
+
+    def accumulate(pos, k, fm, I):
+        h, kk, l = miller(pos, fm)
+        F_cell, F_latt_sqr, evaluated = _evaluate(model, h, kk, l, pos["reach"])
+        if L.interpolate:
+            on = interp_on & ((pixel_index < p_trig) | ((pixel_index == p_trig) & (k < k_trig)))
+            F_cell = jnp.where(on, sf.interpolated_F(cr, h, kk, l), F_cell)
+        term = F_cell * F_cell * F_latt_sqr
+        if not oversampled:
+            return I + jnp.where(evaluated, term, 0.0)
+        # C quirk A5: each factor scales the RUNNING sum after every evaluated term.
+        J = I + term
+        for name in ("capture", "polar", "omega"):
+            if name in pos:
+                J = J * pos[name]
+        return jnp.where(evaluated, J, I)
+
+    I = sample_loop(accumulate, jnp.broadcast_to(cr.I_bg.astype(dt), (P,)))
+    if L.interpolate:
+        interp_on = new_interp_on
 
     pixel = ph.R_E_SQR * beam.fluence * I / L.steps
     if not L.oversample_thick:
         # C quirk A4: only the LAST layer's capture fraction (taken at its first sub-pixel).
-        pixel = pixel * capture[:, (L.thicksteps - 1) * L.oversample**2]
+        pixel = pixel * capture[(L.thicksteps - 1) * L.oversample**2]
     if not L.oversample_polar:
         pixel = pixel * polar_pixel
     if not L.oversample_omega:
         # C quirk A2: the solid angle of the FIRST sub-pixel stands for the whole pixel.
-        pixel = pixel * omega[:, 0]
+        pixel = pixel * omega[0]
     pixel = jnp.where(active, pixel, 0.0)
-    return state, interp_on, pixel.reshape(rows, F)
+    return state, interp_on, pixel[: rows * F].reshape(rows, F)
 
 
 # ----------------------------------------------------------------------------------------------
 # Scan over chunks
 # ----------------------------------------------------------------------------------------------
-
-
-def _cast_model(model: Model) -> Model:
-    dt = as_dtype(model.layout)
-
-    def cast(x):
-        if isinstance(x, jax.Array) or isinstance(x, np.ndarray):
-            if jnp.issubdtype(x.dtype, jnp.floating):
-                return jnp.asarray(x, dt)
-        return x
-
-    return jax.tree_util.tree_map(cast, model)
 
 
 @functools.partial(jax.jit, static_argnames=("chunk_rows", "chunks", "checkpoint"))
@@ -318,34 +361,3 @@ def render(
             break
     image = pieces[0] if len(pieces) == 1 else jnp.concatenate(pieces, axis=0)
     return image[: L.spixels]
-
-
-@functools.partial(jax.jit, static_argnames=("chunk_rows",))
-def _solid_angle_rows(model: Model, row0, chunk_rows: int):
-    L = model.layout
-    F = L.fpixels
-    r = row0 + jnp.arange(chunk_rows)
-    spix = jnp.repeat(r, F)
-    fpix = jnp.tile(jnp.arange(F), chunk_rows)
-    xmin, xmax, ymin, ymax = L.roi
-    active = (spix < L.spixels) & (fpix >= xmin) & (fpix <= xmax) & (spix >= ymin) & (spix <= ymax)
-    if L.has_mask:
-        active = active & jnp.take(model.detector.mask.reshape(-1), jnp.clip(spix, 0, L.spixels - 1) * F + fpix)
-    dt = model.detector.pix0.dtype
-    _, airpath, _ = _subpixel_geometry(model, spix.astype(dt), fpix.astype(dt))
-    omega = _solid_angle(model, airpath)
-    # C adds the pixel's cached solid angle once per sub-pixel and layer (A2).
-    per_sample = omega if L.oversample_omega else jnp.broadcast_to(omega[:, :1], omega.shape)
-    return jnp.where(active[:, None], per_sample, 0.0).sum()
-
-
-def solid_angle_sum(model: Model) -> float:
-    """C's `omega_sum`: the solid angle it accumulates over every rendered sample (for the
-    "solid angle subtended by detector = omega_sum/steps" line)."""
-    model = _cast_model(model)
-    L = model.layout
-    rows = max(1, min(L.spixels, (1 << 20) // max(1, L.fpixels * L.thicksteps * L.oversample**2)))
-    total = 0.0
-    for row0 in range(0, L.spixels, rows):
-        total += float(_solid_angle_rows(model, jnp.asarray(row0), rows))
-    return total

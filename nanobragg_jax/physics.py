@@ -51,6 +51,45 @@ def sincg(h, N):
     return jnp.where(small, taylor, ratio)
 
 
+# sin(pi x)/x = p(x^2) on |x| <= 1/2 in 9 terms: a relative-error least-squares fit on Chebyshev
+# nodes (long-double reference), max error 2.8e-16 - as good as the 11-term Taylor series at 2/3
+# of its cost.  float32 uses the first 6 Taylor terms (error 1.4e-7, its rounding floor).
+_SINPI_OVER_X_F64 = (
+    3.141592653589793, -5.167712780049969, 2.5501640398772936, -0.599264529318729,
+    0.08214588656974793, -0.00737043047749438, 0.00046629968257435434, -2.1903169658197637e-05,
+    7.694565026463662e-07,
+)
+
+
+def _sinpi_over_x(z, dtype):
+    """sin(pi x) / x as a polynomial in z = x^2 (|x| <= 1/2), Horner form."""
+    coeffs = _SINPI_OVER_X_F64 if jnp.dtype(dtype) == jnp.float64 else _SINPI[:6]
+    p = jnp.asarray(coeffs[-1], dtype)
+    for c in coeffs[-2::-1]:
+        p = p * z + c
+    return p
+
+
+def sincg_parts(h, N):
+    """(num, den) with num / den = sincg(h, N) up to its sign (-1)^round(N f); den is never 0.
+
+    With f = h - round(h) and N f = n + r (n an integer, |r| <= 1/2):
+    * n == 0 (the central peak): sin(pi N f) / sin(pi f) = N p(r^2) / p(f^2) with p(z) the series
+      of sin(pi x)/x, so f cancels exactly: no Taylor branch, smooth value and gradient at f = 0;
+    * n != 0: r p(r^2) / (f p(f^2)), where |f| >= 1/(2N) keeps the denominator away from 0.
+    Only the square of the lattice factor (and its zeros) reach the image, so the sign is dropped;
+    callers multiply the three axes' parts and divide once.  Works in the dtype of h.
+    """
+    f = h - jnp.round(h)
+    x = N * f
+    n = jnp.round(x)
+    r = x - n
+    pr = _sinpi_over_x(r * r, h.dtype)
+    pf = _sinpi_over_x(f * f, h.dtype)
+    central = n == 0.0
+    return jnp.where(central, N * pr, r * pr), jnp.where(central, pf, f * pf)
+
+
 def sincg_c_sign(h, N):
     """The sign C's unreduced sin(N pi h)/sin(pi h) carries relative to `sincg` (integer N)."""
     n = jnp.round(h)
@@ -68,6 +107,14 @@ def sinc3(x):
 def safe_norm(v, axis=-1):
     """Euclidean norm with a finite gradient at 0."""
     sq = jnp.sum(v * v, axis=axis)
+    zero = sq == 0
+    return jnp.where(zero, 0.0, jnp.sqrt(jnp.where(zero, 1.0, sq)))
+
+
+def safe_norm3(x, y, z):
+    """sqrt(x^2 + y^2 + z^2) of three component arrays (elementwise, no reduction, so it fuses),
+    with a finite gradient at 0."""
+    sq = x * x + y * y + z * z
     zero = sq == 0
     return jnp.where(zero, 0.0, jnp.sqrt(jnp.where(zero, 1.0, sq)))
 

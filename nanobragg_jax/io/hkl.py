@@ -20,10 +20,10 @@ from nanobragg_jax.errors import InputError
 from nanobragg_jax.io.atomic import read_input_text
 from nanobragg_jax.io.cnumbers import CScanner, format_g
 
-# A token that %lg reads completely and that ends exactly at white space: the fast path's test.
-_PLAIN_FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
-_PLAIN_INT = re.compile(r"[+-]?\d+\Z")
-_C_SPACE_RUN = re.compile(r"[ \t\n\v\f\r]+")
+# Any character outside what plain decimal numbers and C white space use sends a file to the
+# exact scanners.
+_NOT_CLEAN = re.compile(r"[^0-9eE+\-. \t\n\v\f\r]")
+_C_INT_MAX = 2**31 - 1
 _C_INT_START = 1_000_000_000  # C initialises h_min=1e9, h_max=-1e9 (ints)
 
 
@@ -48,18 +48,32 @@ class HKLTable:
         return tuple(hi - lo + 1 for lo, hi in zip(self.hkl_min, self.hkl_max))
 
 
-def _c_tokens(text: str) -> list[str]:
-    """Split on C's isspace() set only (str.split() would also split on \\x1c-\\x1f, \\x85, \\xa0)."""
-    return [t for t in _C_SPACE_RUN.split(text) if t]
+def _clean_records(text: str):
+    """Both passes at C speed when the file is clean, else None (the exact scanners then run).
 
-
-def _first_pass_fast(text: str):
-    """Pass 1 when every token is a plain decimal: the stream is simply 4 tokens per record."""
-    tokens = _c_tokens(text)
-    if not all(_PLAIN_FLOAT.match(t) for t in tokens):
+    Clean: only ASCII digits, signs, '.', 'e'/'E' and C white space, and every complete record's
+    three indices are plain decimal ints within C's int range and its F a plain decimal number.
+    Then each token is exactly one %d or %lg conversion (Python's int/float accept the same
+    strings as strtol/strtod here, and round the same way), so the token stream is simply four
+    tokens per record in both passes; leftover tokens (fewer than four) end both passes in C too.
+    Returns (pass-1 records (n, 4) float64, pass-2 indices (n, 3) int64, pass-2 F (n,)).
+    """
+    if _NOT_CLEAN.search(text):
         return None
+    tokens = text.split()  # == C isspace() splitting for the characters allowed above
     n = len(tokens) // 4
-    return np.array(tokens[: 4 * n], dtype=np.float64).reshape(n, 4)
+    try:
+        idx = np.fromiter(map(int, tokens[0: 4 * n: 4] + tokens[1: 4 * n: 4] + tokens[2: 4 * n: 4]),
+                          np.int64, 3 * n).reshape(3, n).T
+        F = np.fromiter(map(float, tokens[3: 4 * n: 4]), np.float64, n)
+    except (ValueError, OverflowError):  # "1.0" as an index, "1e", "+-2", huge ints ...
+        return None
+    if n and np.abs(idx).max() > _C_INT_MAX:
+        return None
+    records = np.empty((n, 4), np.float64)
+    records[:, :3] = idx
+    records[:, 3] = F
+    return records, idx, F
 
 
 def _first_pass_scan(text: str) -> np.ndarray:
@@ -77,21 +91,6 @@ def _first_pass_scan(text: str) -> np.ndarray:
             break
         rows.append(record)
     return np.array(rows, dtype=np.float64).reshape(len(rows), 4)
-
-
-def _second_pass_fast(text: str):
-    """Pass 2 when every record's indices are plain ints and every F a plain decimal."""
-    tokens = _c_tokens(text)
-    n = len(tokens) // 4
-    recs = [tokens[4 * i: 4 * i + 4] for i in range(n)]
-    if not all(_PLAIN_INT.match(r[0]) and _PLAIN_INT.match(r[1]) and _PLAIN_INT.match(r[2])
-               and _PLAIN_FLOAT.match(r[3]) for r in recs):
-        return None
-    if n == 0:
-        return np.zeros((0, 3), np.int64), np.zeros(0)
-    idx = np.array([r[:3] for r in recs], dtype=np.int64)
-    F = np.array([r[3] for r in recs], dtype=np.float64)
-    return idx, F
 
 
 def _second_pass_scan(text: str):
@@ -153,9 +152,8 @@ def read_hkl(path, default_F: float = 0.0) -> HKLTable:
     """Read an hkl file exactly as nanoBragg.c does (see the module docstring)."""
     path_s = str(path)
     text = read_input_text(path, "hkl file")
-    records = _first_pass_fast(text)
-    if records is None:
-        records = _first_pass_scan(text)
+    clean = _clean_records(text)
+    records = clean[0] if clean is not None else _first_pass_scan(text)
     hkl_min, hkl_max, warnings = _bounds_and_warnings(records, path_s)
     ranges = [hi - lo + 1 for lo, hi in zip(hkl_min, hkl_max)]
     if min(ranges) < 0:
@@ -166,10 +164,7 @@ def read_hkl(path, default_F: float = 0.0) -> HKLTable:
     if default_F != 0.0:
         F[: ranges[0], : ranges[1], : ranges[2]] = default_F
 
-    second = _second_pass_fast(text)
-    if second is None:
-        second = _second_pass_scan(text)
-    idx, values = second
+    idx, values = clean[1:] if clean is not None else _second_pass_scan(text)
     offsets = idx - np.array(hkl_min, dtype=np.int64)
     bad = np.any((offsets < 0) | (offsets > np.array(ranges)), axis=1) if len(idx) else np.zeros(0, bool)
     if bad.any():

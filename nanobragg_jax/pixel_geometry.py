@@ -1,0 +1,116 @@
+"""Detector samples shared by the kernel and the solid-angle line: where each (layer, sub-pixel)
+sample of a chunk's pixels sits (C A1, G10), its solid angle (A2) and its sensor capture fraction
+(A4).  Pixels are the minor axis of every array (they vectorise there)."""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.lax as lax
+import jax.numpy as jnp
+import numpy as np
+
+from . import physics as ph
+from .experiment import Model, as_dtype
+
+
+def cast_model(model: Model) -> Model:
+    """Every floating leaf in the layout's dtype (the kernel computes in it)."""
+    dt = as_dtype(model.layout)
+
+    def cast(x):
+        if isinstance(x, jax.Array) or isinstance(x, np.ndarray):
+            if jnp.issubdtype(x.dtype, jnp.floating):
+                return jnp.asarray(x, dt)
+        return x
+
+    return jax.tree_util.tree_map(cast, model)
+
+
+def subpixel_geometry(model: Model, spix, fpix):
+    """Positions of every (layer, sub-pixel) sample of the chunk's pixels (C A1, G10).
+
+    Pixels are the minor axis: returns the diffracted unit vector as three (Q, P) components,
+    the airpath (Q, P) and the layer index per sample (Q,).
+    """
+    L, det = model.layout, model.detector
+    os_ = L.oversample
+    sub = det.pixel_size / os_
+    k = jnp.arange(os_, dtype=sub.dtype)
+    Fdet = sub * (fpix[None, :] * os_ + k[:, None]) + sub / 2.0  # (os, P)
+    Sdet = sub * (spix[None, :] * os_ + k[:, None]) + sub / 2.0
+    Odet = jnp.arange(L.thicksteps, dtype=sub.dtype) * det.thickstep  # (T,)
+    P = fpix.shape[0]
+    pos = [
+        (
+            Fdet[None, None, :, :] * det.fdet[i]
+            + Sdet[None, :, None, :] * det.sdet[i]
+            + Odet[:, None, None, None] * det.odet[i]
+            + det.pix0[i]
+        ).reshape(-1, P)
+        for i in range(3)
+    ]  # (T * os_s * os_f, P) each
+    if L.curved:
+        # C quirk G10: the flat position's lab y and z components become rotation angles about
+        # the (rotated) slow and fast axes, starting from distance * beam.
+        stacked = jnp.stack(pos, axis=-1)
+        start = det.distance * det.beam
+        step1 = ph.rotate_axis(jnp.broadcast_to(start, stacked.shape), det.sdet, stacked[..., 1] / det.distance)
+        stacked = ph.rotate_axis(step1, det.fdet, stacked[..., 2] / det.distance)
+        pos = [stacked[..., i] for i in range(3)]
+    airpath = ph.safe_norm3(*pos)
+    diffracted = [x / airpath for x in pos]
+    layer = jnp.repeat(jnp.arange(L.thicksteps), os_ * os_)
+    return diffracted, airpath, layer
+
+
+def solid_angle(model: Model, airpath):
+    det = model.detector
+    if model.layout.point_pixel:
+        return 1.0 / airpath / airpath
+    return det.pixel_size * det.pixel_size / airpath / airpath * det.close_distance / airpath
+
+
+def capture_fraction(model: Model, diffracted, layer):
+    det = model.detector
+    if not model.layout.has_thickness:
+        return jnp.ones(diffracted[0].shape, diffracted[0].dtype)
+    parallax = diffracted[0] * det.odet[0] + diffracted[1] * det.odet[1] + diffracted[2] * det.odet[2]
+    t = layer.astype(parallax.dtype)[:, None]
+    return jnp.exp(-t * det.thickstep * det.mu / parallax) - jnp.exp(-(t + 1.0) * det.thickstep * det.mu / parallax)
+
+
+def _solid_angle_rows(model: Model, row0, chunk_rows: int):
+    L = model.layout
+    F = L.fpixels
+    r = row0 + jnp.arange(chunk_rows)
+    spix = jnp.repeat(r, F)
+    fpix = jnp.tile(jnp.arange(F), chunk_rows)
+    xmin, xmax, ymin, ymax = L.roi
+    active = (spix < L.spixels) & (fpix >= xmin) & (fpix <= xmax) & (spix >= ymin) & (spix <= ymax)
+    if L.has_mask:
+        active = active & jnp.take(model.detector.mask.reshape(-1), jnp.clip(spix, 0, L.spixels - 1) * F + fpix)
+    dt = model.detector.pix0.dtype
+    _, airpath, _ = subpixel_geometry(model, spix.astype(dt), fpix.astype(dt))
+    omega = solid_angle(model, airpath)  # (Q, P)
+    # C adds the pixel's cached solid angle once per sub-pixel and layer (A2).
+    per_sample = omega if L.oversample_omega else jnp.broadcast_to(omega[:1], omega.shape)
+    return jnp.where(active[None, :], per_sample, 0.0).sum()
+
+
+@functools.partial(jax.jit, static_argnames=("chunk_rows", "chunks"))
+def _solid_angle_total(model: Model, chunk_rows: int, chunks: int):
+    def body(i, total):
+        return total + _solid_angle_rows(model, i * chunk_rows, chunk_rows)
+
+    return lax.fori_loop(0, chunks, body, jnp.zeros((), model.detector.pix0.dtype))
+
+
+def solid_angle_sum(model: Model) -> float:
+    """C's `omega_sum`: the solid angle it accumulates over every rendered sample (for the
+    "solid angle subtended by detector = omega_sum/steps" line).  One compiled call."""
+    model = cast_model(model)
+    L = model.layout
+    rows = max(1, min(L.spixels, (1 << 20) // max(1, L.fpixels * L.thicksteps * L.oversample**2)))
+    return float(_solid_angle_total(model, rows, -(-L.spixels // rows)))
