@@ -12,7 +12,6 @@ set-up), so `--help` and bad-input errors answer quickly.
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 import sys

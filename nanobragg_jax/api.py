@@ -165,7 +165,9 @@ def render_experiment(exp, p: Optional[Params] = None,
                       progress: Optional[Callable[[int, int], None]] = None,
                       chunk_rows: Optional[int] = None):
     """What the CLI writes with -floatfile: the float32 image (slow, fast) as a NumPy array."""
-    m = model(exp, p)
+    from .compiled_model import compiled_model
+
+    m = compiled_model(exp, _full(exp, p))
     blocks = 1 if progress is None else 20
     img = render(m, chunk_rows=chunk_rows, blocks=blocks, progress=progress)
     return np.asarray(img, dtype=np.float64).astype(np.float32)

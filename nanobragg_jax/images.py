@@ -54,10 +54,10 @@ def last_subpixel_position(s: int, f: int, pixel_size: float, oversample: int) -
 
 
 def _seq_sum(values: np.ndarray) -> float:
-    """Left-to-right double sum, as C's loop accumulates (np.sum would sum pairwise)."""
-    if values.size == 0:
-        return 0.0
-    return float(np.cumsum(values, dtype=np.float64)[-1])
+    """The double sum C's loop accumulates.  NumPy sums pairwise, not left to right: the two
+    differ by ~1e-16 relative, far below the 6 digits C prints (a left-to-right cumsum costs
+    0.1 s per call on a Pilatus frame)."""
+    return float(np.sum(values, dtype=np.float64))
 
 
 def image_statistics(float_img_f32, roi, mask=None,
@@ -81,7 +81,7 @@ def image_statistics(float_img_f32, roi, mask=None,
     if vals.size and not np.all(np.isnan(vals)) and np.nanmax(vals) > 0.0:
         k = int(np.nanargmax(vals))
         max_I = float(vals[k])
-        max_s, max_f = (int(v) for v in np.argwhere(counted)[k])
+        max_s, max_f = divmod(int(np.flatnonzero(counted)[k]), img.shape[1])
         max_x, max_y = max_pixel_pos(max_s, max_f) if max_pixel_pos else (math.nan, math.nan)
 
     sumn = int(vals.size)
