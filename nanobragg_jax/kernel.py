@@ -95,7 +95,7 @@ def _sample_loop_inputs(model: Model, carry, state, reach, scattering_at):
     """Per-chunk inputs of the sample loop: crystal vectors per (phi, domain) and the chunk's
     first evaluation (C order), which starts from the carried vectors."""
     L, cr, sw = model.layout, model.crystal, model.sweep
-    dt = model.detector.pix0.dtype
+    dt = as_dtype(L)
     QS, P = reach.shape
     phis = sw.phi0 + sw.phistep * jnp.arange(L.phisteps, dtype=dt)
     cell = cr.cell.astype(dt)
@@ -150,7 +150,8 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
     does (I += term, in C's order).  "C order" means nanoBragg's loop order, pixel outermost.
     """
     L, det, beam, cr = model.layout, model.detector, model.beam, model.crystal
-    dt = det.pix0.dtype
+    dt = as_dtype(L)  # the per-sample loop
+    gdt = det.pix0.dtype  # per-pixel geometry (float64 when available; see cast_model)
     F = L.fpixels
     # Pad the pixel axis to a multiple of the vector width: XLA's CPU loops vectorise (and run
     # several times faster) only then.  Padding pixels are inactive and dropped at the end.
@@ -167,14 +168,14 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
         active = active & jnp.take(flat_mask, jnp.clip(spix, 0, L.spixels - 1) * F + fpix)
 
     # --- detector samples -----------------------------------------------------------------------
-    diffracted, airpath, layer = subpixel_geometry(model, spix.astype(dt), fpix.astype(dt))
-    omega = solid_angle(model, airpath)  # (Q, P)
-    capture = capture_fraction(model, diffracted, layer)  # (Q, P)
+    diffracted, airpath, layer = subpixel_geometry(model, spix.astype(gdt), fpix.astype(gdt))
+    omega = solid_angle(model, airpath).astype(dt)  # (Q, P)
+    capture = capture_fraction(model, diffracted, layer).astype(dt)  # (Q, P)
     Q = airpath.shape[0]
 
     # --- sources ----------------------------------------------------------------------------------
-    inc = beam.incident.astype(dt)  # (S, 3)
-    lam = beam.wavelength.astype(dt)
+    inc = beam.incident.astype(gdt)  # (S, 3)
+    lam = beam.wavelength.astype(gdt)
     S = inc.shape[0]
     d_stack = jnp.stack(diffracted)  # (3, Q, P)
 
@@ -185,8 +186,8 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
         d = lax.dynamic_index_in_dim(d_stack, q, axis=1, keepdims=False)
         if p is not None:
             d = lax.dynamic_index_in_dim(d, p, axis=1, keepdims=False)
-            return (d - inc[src]) / lam[src]
-        return (d - inc[src][:, None]) / lam[src]
+            return ((d - inc[src]) / lam[src]).astype(dt)
+        return ((d - inc[src][:, None]) / lam[src]).astype(dt)
 
     reach = jnp.broadcast_to(active[None, :], (Q * S, P))
     if L.use_dmin:
@@ -200,7 +201,7 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
     need_all_polar = L.oversample_polar or L.use_dmin
     polar_samples = None
     if L.nopolar and not L.oversample_polar:
-        polar_pixel = jnp.ones((P,), dt)
+        polar_pixel = jnp.ones((P,), gdt)
     else:
         d_vec = jnp.stack(diffracted, axis=-1)  # (Q, P, 3)
         if need_all_polar:
@@ -215,6 +216,10 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
         else:
             polar_pixel = ph.polarization_factor(beam.kahn, inc[0], d_vec[0], beam.polar_vector)
             polar_pixel = jnp.where(active, polar_pixel, 0.0)
+
+    polar_pixel = polar_pixel.astype(dt)
+    if polar_samples is not None:
+        polar_samples = polar_samples.astype(dt)
 
     # --- the sample loop (sub-pixel, source, phi, domain), C order ---------------------------------
     state, cells, is_first, hkl_first = _sample_loop_inputs(model, carry, state, reach, scattering_at)
@@ -297,7 +302,7 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
     if not L.oversample_omega:
         # C quirk A2: the solid angle of the FIRST sub-pixel stands for the whole pixel.
         pixel = pixel * omega[0]
-    pixel = jnp.where(active, pixel, 0.0)
+    pixel = jnp.where(active, pixel, 0.0).astype(dt)
     return state, interp_on, pixel[: rows * F].reshape(rows, F)
 
 

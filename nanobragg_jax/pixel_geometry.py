@@ -16,16 +16,33 @@ from .experiment import Model, as_dtype
 
 
 def cast_model(model: Model) -> Model:
-    """Every floating leaf in the layout's dtype (the kernel computes in it)."""
+    """Floating leaves in the precision each part is computed in.
+
+    The crystal and sweep take the layout's dtype (the per-sample loop runs in it).  The detector
+    and beam keep the widest float available: the per-pixel geometry (sample positions, the
+    diffracted direction and above all the scattering vector (d - i) / lambda, which cancels at
+    low angles) is cheap next to the per-sample work, and computing it in float64 is what keeps
+    float32 runs accurate at large N and high resolution.  Results are cast to the layout's dtype
+    where they enter the sample loop.
+    """
     dt = as_dtype(model.layout)
+    wide = jnp.promote_types(dt, jnp.asarray(0.0).dtype)  # float64 when x64 is enabled
 
-    def cast(x):
-        if isinstance(x, jax.Array) or isinstance(x, np.ndarray):
-            if jnp.issubdtype(x.dtype, jnp.floating):
-                return jnp.asarray(x, dt)
-        return x
+    def caster(to):
+        def cast(x):
+            if isinstance(x, (jax.Array, np.ndarray)) and jnp.issubdtype(x.dtype, jnp.floating):
+                return jnp.asarray(x, to)
+            return x
 
-    return jax.tree_util.tree_map(cast, model)
+        return cast
+
+    return type(model)(
+        jax.tree_util.tree_map(caster(wide), model.detector),
+        jax.tree_util.tree_map(caster(wide), model.beam),
+        jax.tree_util.tree_map(caster(dt), model.crystal),
+        jax.tree_util.tree_map(caster(dt), model.sweep),
+        model.layout,
+    )
 
 
 def subpixel_geometry(model: Model, spix, fpix):

@@ -122,11 +122,16 @@ def _with(layout, **kw):
     return dataclasses.replace(layout, **kw)
 
 
-@pytest.mark.parametrize("name", ["cubic_mosflm", "mosaic", "hkl_interpolate", "pilatus_roi", "triclinic_misset"])
+@pytest.mark.parametrize("name", ALL)
 def test_float32_accuracy(name, tmp_path, monkeypatch):
+    """--dtype float32 against C: correlation >= 0.99999 and sum ratio within 1e-4 (the per-pixel
+    geometry stays float64, which keeps large N and high resolution accurate)."""
     _, img = run_case(name, tmp_path, monkeypatch, dtype="float32")
     gold = golden_float(name).astype(np.float64)
     ours = img.reshape(-1).astype(np.float64)
+    if not gold.any():  # hkl_5col: C's second hkl pass reads nothing, the image is all zero
+        np.testing.assert_array_equal(ours, 0.0)
+        return
     corr = np.corrcoef(ours, gold)[0, 1]
     assert corr >= 0.99999
     assert abs(ours.sum() / gold.sum() - 1) <= 1e-4
