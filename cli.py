@@ -150,14 +150,19 @@ def _render(settings) -> int:
     from nanobragg_jax.kernel import render, solid_angle_sum
     from nanobragg_jax.images import format_g as g
     from nanobragg_jax.images import image_statistics, int_image, last_subpixel_position, pgm_image
-    from nanobragg_jax.io import write_float_image, write_pgm, write_smv
+    from nanobragg_jax.io import header_overflow, write_float_image, write_pgm, write_smv
     from nanobragg_jax.noise import noise_image, noise_summary_line
     from nanobragg_jax.setup import build_experiment
 
     s = settings
     exp = build_experiment(s, workdir=".")
     print("\n".join(exp.summary))
-    for w in dict.fromkeys(exp.warnings):  # settings warnings are included, once each
+    warnings = list(exp.warnings)
+    over = header_overflow(exp.header)
+    if over:  # the int image is always written
+        warnings.append(f"the SMV header is {512 + over} bytes, past its HEADER_BYTES=512, so readers "
+                        "(fabio, adxv, nanoBragg itself) misplace the pixels; nanoBragg.c writes it so (C quirk O6)")
+    for w in dict.fromkeys(warnings):  # settings warnings are included, once each
         print(f"nanobragg: warning: {w}", file=sys.stderr)
     if s.trace_pixel is not None:
         try:
