@@ -103,3 +103,23 @@ def nanobragg_cmd() -> list[str]:
     """Our CLI as a child process (the console script when installed, else cli.py)."""
     exe = shutil.which("nanobragg")
     return [exe] if exe else [sys.executable, str(REPO / "cli.py")]
+
+
+def kernel_call(argv: Sequence[str]):
+    """(Layout, args for kernel._render_block) for a command line: the whole image as one block,
+    chunked as render() would, so benches time exactly the kernel (trace, lower, compile, run)."""
+    import jax.numpy as jnp
+
+    from nanobragg_jax import kernel
+    from nanobragg_jax.carry import carry_for_mode
+    from nanobragg_jax.compiled_model import compiled_model
+    from nanobragg_jax.settings import parse_args
+    from nanobragg_jax.setup import build_experiment
+
+    exp = build_experiment(parse_args(list(argv)), ".")
+    m = kernel._cast_model(compiled_model(exp))
+    L = m.layout
+    rows = kernel.default_chunk_rows(L)
+    chunks = -(-L.spixels // rows)
+    state = carry_for_mode(L.mode).init(m.crystal.cell)
+    return L, (m, state, jnp.asarray(L.interpolate), jnp.asarray(0), rows, chunks, False)

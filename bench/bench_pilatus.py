@@ -51,14 +51,9 @@ def kernel_part(args, workdir) -> None:
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
     import numpy as np
 
     from nanobragg_jax import kernel
-    from nanobragg_jax.carry import carry_for_mode
-    from nanobragg_jax.compiled_model import compiled_model
-    from nanobragg_jax.settings import parse_args
-    from nanobragg_jax.setup import build_experiment
 
     golden = None
     if args.golden and pathlib.Path(args.golden).exists():
@@ -71,16 +66,11 @@ def kernel_part(args, workdir) -> None:
     try:
         for dtype in args.dtypes:
             for mode in args.modes:
-                s = parse_args(C.pilatus_args() + ["--mode", mode, "--dtype", dtype, "-nopgm", "-noprogress"])
-                exp = build_experiment(s, ".")
-                m = kernel._cast_model(compiled_model(exp))
-                L = m.layout
-                rows = kernel.default_chunk_rows(L)
-                chunks = -(-L.spixels // rows)
-                state = carry_for_mode(L.mode).init(m.crystal.cell)
-                call = (m, state, jnp.asarray(L.interpolate), jnp.asarray(0))
+                L, full_call = C.kernel_call(
+                    C.pilatus_args() + ["--mode", mode, "--dtype", dtype, "-nopgm", "-noprogress"])
+                call = full_call[:4]
                 t0 = time.perf_counter()
-                traced = kernel._render_block.trace(*call, rows, chunks, False)
+                traced = kernel._render_block.trace(*full_call)
                 t1 = time.perf_counter()
                 lowered = traced.lower()
                 t2 = time.perf_counter()

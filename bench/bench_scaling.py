@@ -45,24 +45,14 @@ def child(name: str, dtype: str, mode: str, repeats: int) -> None:
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
 
     from nanobragg_jax import kernel
-    from nanobragg_jax.carry import carry_for_mode
-    from nanobragg_jax.compiled_model import compiled_model
-    from nanobragg_jax.settings import parse_args
-    from nanobragg_jax.setup import build_experiment
 
-    s = parse_args(CASES[name].split() + ["--mode", mode, "--dtype", dtype, "-nopgm", "-noprogress"])
-    exp = build_experiment(s, ".")
-    m = kernel._cast_model(compiled_model(exp))
-    L = m.layout
-    rows = kernel.default_chunk_rows(L)
-    chunks = -(-L.spixels // rows)
-    state = carry_for_mode(L.mode).init(m.crystal.cell)
-    call = (m, state, jnp.asarray(L.interpolate), jnp.asarray(0))
+    L, full_call = C.kernel_call(CASES[name].split() + ["--mode", mode, "--dtype", dtype, "-nopgm", "-noprogress"])
+    call = full_call[:4]
+    rows = full_call[4]
     t = time.perf_counter()
-    compiled = kernel._render_block.trace(*call, rows, chunks, False).lower().compile()
+    compiled = kernel._render_block.trace(*full_call).lower().compile()
     compile_s = time.perf_counter() - t
     runs = []
     for _ in range(repeats + 1):

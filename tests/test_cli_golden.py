@@ -19,7 +19,8 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import CASES, INPUTS, golden_case_names, load_case
+from conftest import CASES, INPUTS, golden_case_names
+from test_parity import golden_argv
 
 import cli
 from nanobragg_jax.io.smv import parse_header_fields
@@ -36,17 +37,7 @@ STDOUT_RTOL = 1e-5  # %g prints 6 significant digits: one unit in the last place
 
 def cli_argv(name):
     """The golden command line (tests/test_parity.py golden_argv), with x.bin / x.img as outputs."""
-    case = load_case(name)
-    files = case["files"]
-    argv = case["args"].split() + ["-nopgm", "-noprogress"]
-    if "noise" not in files:
-        argv.append("-nonoise")
-    argv += ["-floatfile", "x.bin", "-intfile", "x.img"]
-    if "noise" in files:
-        argv += ["-noisefile", "noise.img"]
-    if "pgm" in files:
-        argv += ["-pgmfile", "image.pgm"]
-    return argv + ["--mode", "c-parity", "--no-cache"]
+    return golden_argv(name, floatfile="x.bin", intfile="x.img") + ["--mode", "c-parity", "--no-cache"]
 
 
 def run_in_process(name, tmp_path, monkeypatch, capsys):

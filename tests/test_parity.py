@@ -16,14 +16,14 @@ def golden_float(name):
     return np.frombuffer(gzip.open(CASES / name / "float.bin.gz").read(), np.float32)
 
 
-def golden_argv(name):
+def golden_argv(name, floatfile="float.bin", intfile="int.img"):
     """The command line the goldens ran: case args plus the output flags of golden/README.md."""
     case = load_case(name)
     files = case["files"]
     argv = case["args"].split() + ["-nopgm", "-noprogress"]
     if "noise" not in files:
         argv.append("-nonoise")
-    argv += ["-floatfile", "float.bin", "-intfile", "int.img"]
+    argv += ["-floatfile", floatfile, "-intfile", intfile]
     if "noise" in files:
         argv += ["-noisefile", "noise.img"]
     if "pgm" in files:
