@@ -151,7 +151,7 @@ def _render(settings) -> int:
     from nanobragg_jax.images import format_g as g
     from nanobragg_jax.images import image_statistics, int_image, last_subpixel_position, pgm_image
     from nanobragg_jax.io import header_overflow, write_float_image, write_pgm, write_smv
-    from nanobragg_jax.noise import noise_image, noise_summary_line
+    from nanobragg_jax.noise import counter_noise_image, noise_image, noise_summary_line
     from nanobragg_jax.setup import build_experiment
 
     s = settings
@@ -185,7 +185,14 @@ def _render(settings) -> int:
                              max_pixel_pos=lambda sl, f: last_subpixel_position(sl, f, px, L.oversample))
     ints, int_scale = int_image(img, L.roi, s.intfile_scale, s.adc_offset, max_I=stats.max_I)
     pgm = pgm_image(img, L.roi, s.pgm_scale, stats.rmsd, int_scale) if s.write_pgm else None
-    noise = noise_image(img, L.roi, s.adc_offset, exp.rng, s.seed) if s.calculate_noise else None
+    noise = None
+    if s.calculate_noise and s.noise_stream == "jax":
+        import jax
+
+        key = jax.random.PRNGKey(abs(s.seed))
+        noise = counter_noise_image(img, key, s.adc_offset, L.roi) + (None,)
+    elif s.calculate_noise:
+        noise = noise_image(img, L.roi, s.adc_offset, exp.rng, s.seed)
 
     print()
     omega = solid_angle_sum(m) / L.steps

@@ -294,6 +294,10 @@ OURS = (
     Option(("-trace_pixel", "--trace-pixel"), "ii", "trace_pixel",
            "print the TRACE lines of one pixel: slow fast (0-based)"),
     Option(("--chunk-rows",), "i", "chunk_rows", "pixel rows per kernel chunk (memory knob)", "auto"),
+    Option(("--noise-stream",), "word", "noise_stream",
+           "random stream of the noise image: c = nanoBragg.c's ran1 stream, bit for bit (seeded by "
+           "-seed); jax = counter-based jax.random Poisson (vectorised, splittable; keyed by -seed; "
+           "NOT C's numbers)", "c", ("c", "jax")),
     Option(("--no-cache",), "", "compile_cache",
            "do not use the persistent JAX compilation cache ($NANOBRAGG_CACHE_DIR, "
            "default ~/.cache/nanobragg_jax/jax)", "cache on"),
