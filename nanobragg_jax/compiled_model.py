@@ -61,5 +61,7 @@ def compiled_model(exp, params: Optional[dict] = None):
     try:
         build, arrays = model_fn(exp)
         return build(full, arrays)
-    except Exception:  # not traceable this way: the eager path re-raises any genuine error
+    except (jax.errors.JAXTypeError, TypeError):
+        # Set-up code that needs a concrete value cannot run traced: build it eagerly (slower,
+        # same Model; a genuine error is raised again there).
         return build_model(exp, full)
