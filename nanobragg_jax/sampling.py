@@ -45,10 +45,12 @@ def resolve_phi(osc: float, phistep: float, phisteps: int) -> Axis:
     return Axis(osc, phistep, phisteps)
 
 
-def resolve_spread(rng: float, step: float, steps: int, count_only_range: float = 1.0) -> Axis:
-    """S-3 rule shared by hdiv, vdiv and dispersion (before the sanity pass).
+def resolve_spread(rng: float, step: float, steps: int, count_only_range: float = 1.0,
+                   range_only_step_fraction: float = 1.0) -> Axis:
+    """S-3 rule shared by hdiv, vdiv, dispersion and the sensor layers (before the sanity pass).
 
-    C quirk S-3: a count alone gives a range of 1.0 (1 rad of divergence) and step = range/count.
+    C quirk S-3: a count alone gives a range of `count_only_range` (1.0: 1 rad of divergence) and
+    step = range/count; a range alone gives 2 steps of range * `range_only_step_fraction`.
     """
     if steps <= 0:
         if rng < 0.0:
@@ -56,7 +58,7 @@ def resolve_spread(rng: float, step: float, steps: int, count_only_range: float 
                 return Axis(0.0, 0.0, 1)
             return Axis(step, step, 2)
         if step <= 0.0:
-            return Axis(rng, rng, 2)
+            return Axis(rng, rng * range_only_step_fraction, 2)
         return Axis(rng, step, int(math.ceil(rng / step)))
     if rng < 0.0:
         if step <= 0.0:
@@ -69,23 +71,9 @@ def resolve_spread(rng: float, step: float, steps: int, count_only_range: float 
 
 
 def resolve_thickness(thick: float, step: float, steps: int) -> Axis:
-    """Sensor layers (L1574-1629): like S-3 but `range only` gives step = thick/2, count only 0.5 um."""
-    if steps <= 0:
-        if thick < 0.0:
-            if step <= 0.0:
-                return Axis(0.0, 0.0, 1)
-            return Axis(step, step, 2)
-        if step <= 0.0:
-            return Axis(thick, thick / 2, 2)
-        return Axis(thick, step, int(math.ceil(thick / step)))
-    if thick < 0.0:
-        if step <= 0.0:
-            return Axis(0.5e-6, 0.5e-6 / steps, steps)
-        return Axis(step, step, 2)
-    if step <= 0.0:
-        steps = max(steps, 2)
-        return Axis(thick, thick / (steps - 1), steps)
-    return Axis(thick, step, steps)
+    """Sensor layers (L1574-1629): the S-3 rule, except that a thickness alone gives step = thick/2
+    and a count alone a 0.5 um sensor."""
+    return resolve_spread(thick, step, steps, count_only_range=0.5e-6, range_only_step_fraction=0.5)
 
 
 def sanity(axis: Axis) -> Axis:
