@@ -147,7 +147,8 @@ def _render(settings) -> int:
     import numpy as np
 
     from nanobragg_jax.compiled_model import compiled_model
-    from nanobragg_jax.kernel import render, solid_angle_sum
+    from nanobragg_jax.kernel import render
+    from nanobragg_jax.pixel_geometry import solid_angle_sum
     from nanobragg_jax.images import format_g as g
     from nanobragg_jax.images import image_statistics, int_image, last_subpixel_position, pgm_image
     from nanobragg_jax.io import header_overflow, write_float_image, write_pgm, write_smv

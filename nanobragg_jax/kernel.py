@@ -22,7 +22,7 @@ from . import physics as ph
 from . import structure_factors as sf
 from .carry import carry_for_mode
 from .experiment import Layout, Model, as_dtype
-from .pixel_geometry import capture_fraction, solid_angle, solid_angle_sum, subpixel_geometry  # noqa: F401
+from .pixel_geometry import capture_fraction, solid_angle, subpixel_geometry
 from .pixel_geometry import cast_model as _cast_model
 
 # Elements of size (pixels x samples) one chunk may hold; sets the rows per chunk.
