@@ -31,9 +31,9 @@ from .io.hkl import read_hkl
 from .io.matrix import read_mat
 from .io.smv import read_smv
 from .io.sources import read_source_file
+from .physics import R_E_SQR
 from .settings import Settings
 
-R_E_SQR = 7.94079248018965e-30  # m^2, C's r_e_sqr
 AVOGADRO = 6.02214179e23  # C's #define
 WATER_F = 2.57
 WATER_MW = 18.0
