@@ -22,7 +22,7 @@ from . import physics as ph
 from . import structure_factors as sf
 from .carry import carry_for_mode
 from .experiment import Layout, Model, as_dtype
-from .pixel_geometry import capture_fraction, solid_angle, subpixel_geometry
+from .pixel_geometry import capture_fraction, rendered_pixels, solid_angle, subpixel_geometry
 from .pixel_geometry import cast_model as _cast_model
 
 # Elements of size (pixels x samples) one chunk may hold; sets the rows per chunk.
@@ -160,12 +160,7 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
     spix = row0 + flat // F
     fpix = flat % F
 
-    # --- which pixels C renders: ROI (inclusive) and mask (O2) ------------------------------
-    xmin, xmax, ymin, ymax = L.roi
-    active = (flat < rows * F) & (spix < L.spixels) & (fpix >= xmin) & (fpix <= xmax) & (spix >= ymin) & (spix <= ymax)
-    if L.has_mask:
-        flat_mask = det.mask.reshape(-1)
-        active = active & jnp.take(flat_mask, jnp.clip(spix, 0, L.spixels - 1) * F + fpix)
+    active = (flat < rows * F) & rendered_pixels(model, spix, fpix)
 
     # --- detector samples -----------------------------------------------------------------------
     diffracted, airpath, layer = subpixel_geometry(model, spix.astype(gdt), fpix.astype(gdt))

@@ -98,16 +98,24 @@ def capture_fraction(model: Model, diffracted, layer):
     return jnp.exp(-t * det.thickstep * det.mu / parallax) - jnp.exp(-(t + 1.0) * det.thickstep * det.mu / parallax)
 
 
+def rendered_pixels(model: Model, spix, fpix):
+    """Which pixels nanoBragg renders: inside the inclusive ROI, on the detector, not masked (O2)."""
+    L = model.layout
+    xmin, xmax, ymin, ymax = L.roi
+    active = (spix < L.spixels) & (fpix >= xmin) & (fpix <= xmax) & (spix >= ymin) & (spix <= ymax)
+    if L.has_mask:
+        flat_mask = model.detector.mask.reshape(-1)
+        active = active & jnp.take(flat_mask, jnp.clip(spix, 0, L.spixels - 1) * L.fpixels + fpix)
+    return active
+
+
 def _solid_angle_rows(model: Model, row0, chunk_rows: int):
     L = model.layout
     F = L.fpixels
     r = row0 + jnp.arange(chunk_rows)
     spix = jnp.repeat(r, F)
     fpix = jnp.tile(jnp.arange(F), chunk_rows)
-    xmin, xmax, ymin, ymax = L.roi
-    active = (spix < L.spixels) & (fpix >= xmin) & (fpix <= xmax) & (spix >= ymin) & (spix <= ymax)
-    if L.has_mask:
-        active = active & jnp.take(model.detector.mask.reshape(-1), jnp.clip(spix, 0, L.spixels - 1) * F + fpix)
+    active = rendered_pixels(model, spix, fpix)
     dt = model.detector.pix0.dtype
     _, airpath, _ = subpixel_geometry(model, spix.astype(dt), fpix.astype(dt))
     omega = solid_angle(model, airpath)  # (Q, P)
