@@ -9,6 +9,8 @@ import math
 
 import jax.numpy as jnp
 
+from .geometry import rotate_about_axis
+
 # Classical electron radius squared (m^2), the constant nanoBragg.c uses.
 R_E_SQR = 7.94079248018965e-30
 # sqrt of the cube/sphere volume ratio used by the round crystal shape.
@@ -142,16 +144,10 @@ def unitize(v):
 
 
 def rotate_axis(v, axis, phi):
-    """Right-handed rotation of v about a unit axis by phi (Rodrigues, C's rotate_axis order)."""
-    s = jnp.sin(phi)[..., None]
-    c = jnp.cos(phi)[..., None]
-    d = dot(axis, v)[..., None] * (1.0 - c)
-    ax, ay, az = axis[..., 0:1], axis[..., 1:2], axis[..., 2:3]
-    vx, vy, vz = v[..., 0:1], v[..., 1:2], v[..., 2:3]
-    x = ax * d + vx * c + (-az * vy + ay * vz) * s
-    y = ay * d + vy * c + (az * vx - ax * vz) * s
-    z = az * d + vz * c + (-ay * vx + ax * vy) * s
-    return jnp.concatenate([x, y, z], axis=-1)
+    """Right-handed rotation of v about a unit axis by phi, vectors on the LAST axis: the set-up's
+    `geometry.rotate_about_axis` (C's rotate_axis, components first) in the kernel's layout."""
+    out = rotate_about_axis(jnp, jnp.moveaxis(v, -1, 0), jnp.moveaxis(jnp.asarray(axis), -1, 0), phi)
+    return jnp.moveaxis(out, 0, -1)
 
 
 def polarization_factor(kahn, incident, diffracted, axis):
