@@ -12,7 +12,6 @@ gradient J^T r from the same.  Prints one line per iteration and the final relat
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 

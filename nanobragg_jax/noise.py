@@ -87,7 +87,6 @@ def counter_noise_image(float_img, key, adc: float, roi=None) -> tuple[np.ndarra
     C wraps negatives instead), truncate, 0 outside ROI.
     Returns (uint16 image, overloads, photon sum).
     """
-    import jax
     import jax.numpy as jnp
 
     img = np.asarray(float_img, dtype=np.float32)

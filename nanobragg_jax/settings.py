@@ -11,7 +11,6 @@ argv scan that reproduces nanoBragg.c's one pass over argv is nanobragg_jax/argv
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from typing import Optional
 
@@ -170,9 +169,6 @@ class Settings:
     def warn(self, message: str) -> None:
         self.warnings.append(message)
 
-
-def is_given(x: float) -> bool:
-    return not math.isnan(x)
 
 
 def parse_args(argv: "list[str] | str") -> Settings:

@@ -14,7 +14,7 @@ from .io.smv import smv_header_fields
 
 def header_fields(exp, r: dict) -> dict:
     """SMV header fields (O6, L3167-3184) in C's units."""
-    s, det, p = exp.settings, exp.static.detector, exp.params
+    s, det = exp.settings, exp.static.detector
     px = det.pixel_size
     Fbeam, Sbeam = r["Fbeam"], r["Sbeam"]
     return smv_header_fields(

@@ -125,18 +125,7 @@ def test_trace_parse_phi_lines():
 
 
 # --- full render ------------------------------------------------------------------------------------------
-def _render_pipeline_or_skip():
-    try:
-        import nanobragg_jax.api  # noqa: F401
-        import nanobragg_jax.images  # noqa: F401
-        import nanobragg_jax.noise  # noqa: F401
-        import nanobragg_jax.setup  # noqa: F401
-    except ImportError as exc:
-        pytest.skip(f"render pipeline not available: {exc}")
-
-
 def test_render_small_case(tmp_path):
-    _render_pipeline_or_skip()
     fabio = pytest.importorskip("fabio")
     (tmp_path / "intimage.img").write_bytes(b"old")
     r = run_cli(("-cell 100 100 100 90 90 90 -default_F 100 -N 5 -lambda 1 -distance 100 -detpixels 16 "
@@ -152,7 +141,6 @@ def test_render_small_case(tmp_path):
 
 def test_render_matches_golden_noise_case(tmp_path):
     """c-parity end to end through the CLI: same stdout statistics, same int and noise images."""
-    _render_pipeline_or_skip()
     case = CASES / "noise_seeded"
     args = json.loads((case / "case.json").read_text())["args"].split()
     r = run_cli([*args, "--mode", "c-parity", "--no-cache", "-nopgm", "-noprogress", "-floatfile", "float.bin",

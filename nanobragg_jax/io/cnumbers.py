@@ -120,6 +120,3 @@ def format_g(x: float) -> str:
     return "%g" % x
 
 
-def format_int(x: int) -> str:
-    """C's printf("%d")."""
-    return "%d" % int(x)
