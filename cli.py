@@ -112,6 +112,11 @@ def cache_dir() -> str:
         os.path.expanduser("~"), ".cache", "nanobragg_jax", "jax")
 
 
+def executable_dir() -> str:
+    """Where the render's compiled executables are kept (see nanobragg_jax/executable_cache.py)."""
+    return os.path.join(cache_dir(), "executables")
+
+
 def _configure_jax(settings) -> None:
     """x64 always (float32 mode still sets up in float64); persistent compile cache unless --no-cache."""
     import jax
@@ -144,11 +149,8 @@ class _Progress:
 
 def _render(settings) -> int:
     """The thin glue from Settings to files: set-up, render, statistics, images, noise, writes."""
-    import numpy as np
 
-    from nanobragg_jax.compiled_model import compiled_model
-    from nanobragg_jax.kernel import render
-    from nanobragg_jax.pixel_geometry import solid_angle_sum
+    from nanobragg_jax.frame_program import render_frame
     from nanobragg_jax.images import format_g as g
     from nanobragg_jax.images import image_statistics, int_image, last_subpixel_position, pgm_image
     from nanobragg_jax.io import header_overflow, write_float_image, write_pgm, write_smv
@@ -172,13 +174,12 @@ def _render(settings) -> int:
             print(f"nanobragg: warning: -trace_pixel unavailable ({exc})", file=sys.stderr)
         else:
             print_trace(exp, *s.trace_pixel)
-    # One compiled call builds the Model (eager set-up costs ~0.5 s of tiny dispatches); the same
-    # Model then serves the render and the solid-angle line.  20 blocks give the progress meter
-    # its steps at no measurable cost.
-    m = compiled_model(exp)
+    # Two compiled programs (model build + solid angle, then a block of rows) whose executables
+    # are kept on disk, so a warm run does not trace.  20 blocks give the progress meter its
+    # steps at no measurable cost.  The image comes back as C stores it: float32.
     progress = _Progress() if s.progress_meter else None
-    img = render(m, chunk_rows=s.chunk_rows, blocks=20 if progress else 1, progress=progress)
-    img = np.asarray(img).astype(np.float32)  # C stores the double pixel value as a float
+    img, omega = render_frame(exp, chunk_rows=s.chunk_rows, blocks=20 if progress else 1,
+                              progress=progress, cache_dir=executable_dir() if s.compile_cache else None)
 
     # Everything is computed before the first file is written, so a failure leaves no outputs.
     L, px = exp.layout, exp.static.detector.pixel_size
@@ -196,7 +197,6 @@ def _render(settings) -> int:
         noise = noise_image(img, L.roi, s.adc_offset, exp.rng, s.seed)
 
     print()
-    omega = solid_angle_sum(m) / L.steps
     print(f"solid angle subtended by detector = {g(omega)} steradian ( {g(100 * omega / 4 / math.pi)}% sphere)")
     print(f"writing {s.floatfilename} as {img.size} 4-byte floats")
     write_float_image(s.floatfilename, img)

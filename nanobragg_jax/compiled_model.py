@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import pickle
 from typing import Optional
 
 import jax
@@ -29,13 +30,14 @@ def _lift(static):
     return out, big
 
 
-def model_fn(exp):
-    """(jitted `(params, big arrays) -> Model`, the experiment's big host arrays)."""
+def model_builder(exp):
+    """(pure `(params, big arrays) -> Model`, the experiment's big host arrays).
+
+    Everything the function reads besides its arguments is in `closure_bytes(exp)`."""
     from .setup import build_model
 
     skeleton, big = _lift(exp.static)
 
-    @jax.jit
     def build(params, big):
         table, mask = big
         e = copy.copy(exp)
@@ -46,6 +48,12 @@ def model_fn(exp):
         return build_model(e, params)
 
     return build, big
+
+
+def closure_bytes(exp) -> bytes:
+    """What `model_builder(exp)`'s function closes over, as bytes: the static set-up without its
+    big arrays, and the layout (`build_model` reads nothing else of the experiment)."""
+    return pickle.dumps((_lift(exp.static)[0], exp.layout), protocol=4)
 
 
 def compiled_model(exp, params: Optional[dict] = None):
@@ -59,8 +67,8 @@ def compiled_model(exp, params: Optional[dict] = None):
     if params is not None:
         full.update(params)
     try:
-        build, arrays = model_fn(exp)
-        return build(full, arrays)
+        build, arrays = model_builder(exp)
+        return jax.jit(build)(full, arrays)
     except (jax.errors.JAXTypeError, TypeError):
         # Set-up code that needs a concrete value cannot run traced: build it eagerly (slower,
         # same Model; a genuine error is raised again there).

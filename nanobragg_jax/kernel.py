@@ -141,7 +141,9 @@ def _evaluate(model: Model, h, k, l, reach):
 
 
 def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
-    """Render `rows` pixel rows starting at row0.  Returns (state, interp_on, image rows).
+    """Render `rows` pixel rows starting at row0.
+
+    Returns (state, interp_on, image rows, the rows' solid-angle sum over rendered samples).
 
     Per-pixel and per-(sub-pixel, source) quantities are vectorised with pixels on the minor axis.
     The phi steps and mosaic domains (and sub-pixels and sources) are then walked by a loop over
@@ -164,7 +166,8 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
 
     # --- detector samples -----------------------------------------------------------------------
     diffracted, airpath, layer = subpixel_geometry(model, spix.astype(gdt), fpix.astype(gdt))
-    omega = solid_angle(model, airpath).astype(dt)  # (Q, P)
+    omega_wide = solid_angle(model, airpath)  # (Q, P), in the geometry's precision
+    omega = omega_wide.astype(dt)
     capture = capture_fraction(model, diffracted, layer).astype(dt)  # (Q, P)
     Q = airpath.shape[0]
 
@@ -298,7 +301,11 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
         # C quirk A2: the solid angle of the FIRST sub-pixel stands for the whole pixel.
         pixel = pixel * omega[0]
     pixel = jnp.where(active, pixel, 0.0).astype(dt)
-    return state, interp_on, pixel[: rows * F].reshape(rows, F)
+    # C's omega_sum (the "solid angle subtended by detector" line): every rendered sample adds
+    # its pixel's cached solid angle, the first sub-pixel's unless -oversample_omega (A2).
+    per_sample = omega_wide if L.oversample_omega else jnp.broadcast_to(omega_wide[:1], omega_wide.shape)
+    omega_sum = jnp.where(active[None, :], per_sample, 0.0).sum()
+    return state, interp_on, pixel[: rows * F].reshape(rows, F), omega_sum
 
 
 # ----------------------------------------------------------------------------------------------
@@ -315,11 +322,29 @@ def _render_block(model: Model, state, interp_on, row0, chunk_rows: int, chunks:
         fn = functools.partial(_chunk, model, carry, rows=chunk_rows)
         if checkpoint:
             fn = jax.checkpoint(fn)
-        st, on, img = fn(st, on, row0 + i * chunk_rows)
-        return (st, on), img
+        st, on, img, omega = fn(st, on, row0 + i * chunk_rows)
+        return (st, on), (img, omega)
 
-    (state, interp_on), imgs = lax.scan(body, (state, interp_on), jnp.arange(chunks))
-    return state, interp_on, imgs.reshape(chunks * chunk_rows, model.layout.fpixels)
+    (state, interp_on), (imgs, omegas) = lax.scan(body, (state, interp_on), jnp.arange(chunks))
+    return state, interp_on, imgs.reshape(chunks * chunk_rows, model.layout.fpixels), omegas.sum()
+
+
+def block_plan(layout: Layout, chunk_rows: Optional[int], blocks: int) -> tuple[int, int, int]:
+    """(rows per chunk, chunks per block, blocks) for a render split into `blocks` calls."""
+    if chunk_rows is None:
+        chunk_rows = default_chunk_rows(layout)
+    chunk_rows = int(max(1, min(chunk_rows, layout.spixels)))
+    total_chunks = -(-layout.spixels // chunk_rows)
+    blocks = int(max(1, min(blocks, total_chunks)))
+    per_block = -(-total_chunks // blocks)
+    return chunk_rows, per_block, -(-total_chunks // per_block)
+
+
+def initial_carry(model: Model):
+    """(phi-carry state, interpolation switch) before the first pixel of a run (model cast)."""
+    L = model.layout
+    state = carry_for_mode(L.mode).init(model.crystal.cell.astype(as_dtype(L)))
+    return state, jnp.asarray(L.interpolate)
 
 
 def render(
@@ -337,19 +362,12 @@ def render(
     """
     model = _cast_model(model)
     L = model.layout
-    if chunk_rows is None:
-        chunk_rows = default_chunk_rows(L)
-    chunk_rows = int(max(1, min(chunk_rows, L.spixels)))
-    total_chunks = -(-L.spixels // chunk_rows)
-    blocks = int(max(1, min(blocks, total_chunks)))
-    per_block = -(-total_chunks // blocks)
-    carry = carry_for_mode(L.mode)
-    state = carry.init(model.crystal.cell.astype(as_dtype(L)))
-    interp_on = jnp.asarray(L.interpolate)
+    chunk_rows, per_block, blocks = block_plan(L, chunk_rows, blocks)
+    state, interp_on = initial_carry(model)
     pieces = []
     row0 = 0
     for b in range(blocks):
-        state, interp_on, img = _render_block(
+        state, interp_on, img, _ = _render_block(
             model, state, interp_on, jnp.asarray(row0), chunk_rows, per_block, checkpoint
         )
         pieces.append(img)

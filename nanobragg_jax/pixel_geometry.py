@@ -1,13 +1,10 @@
-"""Detector samples shared by the kernel and the solid-angle line: where each (layer, sub-pixel)
+"""Detector samples for the kernel (and the pixel trace): where each (layer, sub-pixel)
 sample of a chunk's pixels sits (C A1, G10), its solid angle (A2) and its sensor capture fraction
 (A4).  Pixels are the minor axis of every array (they vectorise there)."""
 
 from __future__ import annotations
 
-import functools
-
 import jax
-import jax.lax as lax
 import jax.numpy as jnp
 import numpy as np
 
@@ -107,35 +104,3 @@ def rendered_pixels(model: Model, spix, fpix):
         flat_mask = model.detector.mask.reshape(-1)
         active = active & jnp.take(flat_mask, jnp.clip(spix, 0, L.spixels - 1) * L.fpixels + fpix)
     return active
-
-
-def _solid_angle_rows(model: Model, row0, chunk_rows: int):
-    L = model.layout
-    F = L.fpixels
-    r = row0 + jnp.arange(chunk_rows)
-    spix = jnp.repeat(r, F)
-    fpix = jnp.tile(jnp.arange(F), chunk_rows)
-    active = rendered_pixels(model, spix, fpix)
-    dt = model.detector.pix0.dtype
-    _, airpath, _ = subpixel_geometry(model, spix.astype(dt), fpix.astype(dt))
-    omega = solid_angle(model, airpath)  # (Q, P)
-    # C adds the pixel's cached solid angle once per sub-pixel and layer (A2).
-    per_sample = omega if L.oversample_omega else jnp.broadcast_to(omega[:1], omega.shape)
-    return jnp.where(active[None, :], per_sample, 0.0).sum()
-
-
-@functools.partial(jax.jit, static_argnames=("chunk_rows", "chunks"))
-def _solid_angle_total(model: Model, chunk_rows: int, chunks: int):
-    def body(i, total):
-        return total + _solid_angle_rows(model, i * chunk_rows, chunk_rows)
-
-    return lax.fori_loop(0, chunks, body, jnp.zeros((), model.detector.pix0.dtype))
-
-
-def solid_angle_sum(model: Model) -> float:
-    """C's `omega_sum`: the solid angle it accumulates over every rendered sample (for the
-    "solid angle subtended by detector = omega_sum/steps" line).  One compiled call."""
-    model = cast_model(model)
-    L = model.layout
-    rows = max(1, min(L.spixels, (1 << 20) // max(1, L.fpixels * L.thicksteps * L.oversample**2)))
-    return float(_solid_angle_total(model, rows, -(-L.spixels // rows)))

@@ -59,7 +59,7 @@ def _state_before(model, slow: int, fast: int):
             continue
         m = dataclasses.replace(L, roi=roi)
         sub = type(model)(model.detector, model.beam, model.crystal, model.sweep, m)
-        state, on, _ = _render_block(sub, state, on, jnp.asarray(0), L.spixels, 1, False)
+        state, on, _, _ = _render_block(sub, state, on, jnp.asarray(0), L.spixels, 1, False)
     return state, bool(on)
 
 

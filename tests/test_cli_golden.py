@@ -5,6 +5,8 @@ with the output flags the goldens were made with, then checks what C users look 
   * the SMV header carries every key nanoBragg.c writes, in C's order, with equal values
     (numbers within 1e-6 relative; compared with the golden int.img.gz header, both parsed);
   * fabio opens the file as an ADSC/SMV frame of the right shape;
+  * the written float image is C's within the parity tolerance and the int pixels are C's exactly
+    (the CLI renders through its own compiled frame program, not the API's path);
   * for a handful of cases, the statistics lines on stdout equal C's stdout.txt.
 One subprocess case checks the installed entry point end to end (exit code, files, stdout).
 """
@@ -20,7 +22,7 @@ import numpy as np
 import pytest
 
 from conftest import CASES, INPUTS, golden_case_names
-from test_parity import golden_argv
+from test_parity import assert_parity, golden_argv, golden_float
 
 import cli
 from nanobragg_jax.io.smv import parse_header_fields
@@ -125,6 +127,10 @@ def test_cli_writes_c_header_and_a_readable_smv(name, tmp_path, monkeypatch, cap
         assert start > 512 and len(raw) - start == 2 * shape[0] * shape[1]
     else:
         assert_fabio_reads(img_path, fields, shape, raw)
+    npix = shape[0] * shape[1]
+    gold_raw = gzip.open(CASES / name / "int.img.gz").read()
+    assert raw[-2 * npix:] == gold_raw[-2 * npix:]  # the int pixels, byte for byte
+    assert_parity(np.fromfile(tmp_path / "x.bin", np.float32), golden_float(name))
     if name in STDOUT_CASES:
         assert_same_statistics(stdout, name)
 

@@ -1,0 +1,87 @@
+"""The CLI's whole frame as one compiled program, loaded from disk on a warm start.
+
+`block(params, big, state, switch, row0) -> (state, switch, float32 rows, solid-angle sum)` builds
+the Model inside the program (a few hundred tiny operations fused into one call) and renders a
+fixed number of row chunks, so the progress meter calls the same executable once per block; the
+block at row 0 starts the carry itself.
+Its executable comes from `executable_cache` keyed on the experiment's static set-up, so a run
+with a warm cache neither traces nor lowers anything (docs/performance.md).
+
+The program's inputs and outputs are plain arrays (params dict, host tables, the carry's arrays),
+and the image leaves them already in C's float32 storage type.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Callable, Optional
+
+import numpy as np
+
+
+def _host_args(exp):
+    """(params with every leaf a numpy array of fixed dtype, big host arrays, builder)."""
+    from .compiled_model import model_builder
+
+    build, big = model_builder(exp)
+    params = {k: np.asarray(v, dtype=np.result_type(v)) for k, v in exp.params.items()}
+    return build, params, [None if b is None else np.asarray(b) for b in big]
+
+
+def render_frame(exp, *, chunk_rows: Optional[int] = None, blocks: int = 1,
+                 progress: Optional[Callable[[int, int], None]] = None,
+                 cache_dir: Optional[str] = None):
+    """(float32 image (spixels, fpixels) as numpy, C's solid-angle line value omega_sum/steps).
+
+    cache_dir: where executables are kept (None: compile in memory only)."""
+    import jax
+    import jax.numpy as jnp
+
+    from .carry import carry_for_mode
+    from .compiled_model import closure_bytes
+    from .executable_cache import compiled_program
+    from .experiment import as_dtype
+    from .kernel import _cast_model, _render_block, block_plan, initial_carry
+
+    L = exp.layout
+    chunk_rows, per_block, blocks = block_plan(L, chunk_rows, blocks)
+    build, params, big = _host_args(exp)
+    closure = closure_bytes(exp) + pickle.dumps((chunk_rows, per_block), protocol=4)
+
+    def block(params, big, state, interp_on, row0):
+        m = _cast_model(build(params, big))
+        # The first block starts the carry from the model's own cell (C: ap, bp, cp = a0, b0, c0).
+        first_state, first_on = initial_carry(m)
+        first = row0 == 0
+        state = jax.tree_util.tree_map(lambda a, b: jnp.where(first, a, b), first_state, state)
+        interp_on = jnp.where(first, first_on, interp_on)
+        state, interp_on, img, omega = _render_block(m, state, interp_on, row0, chunk_rows, per_block)
+        return state, interp_on, img.astype(jnp.float32), omega
+
+    # Placeholders of the carry's shapes for the first block (it replaces them by the real start).
+    state = carry_for_mode(L.mode).init(np.zeros((3, 3), np.dtype(as_dtype(L))))
+    interp_on = np.asarray(L.interpolate)
+    row0 = np.asarray(0, dtype=np.int64 if jax.config.jax_enable_x64 else np.int32)
+
+    def run(reload: bool):
+        block_x = compiled_program(block, (params, big, state, interp_on, row0), name="frame.block",
+                                   closure=closure, directory=cache_dir, reload=reload)
+        st, on, pieces, omega, done = state, interp_on, [], 0.0, 0
+        for _ in range(blocks):
+            st, on, img, om = block_x(params, big, st, on, row0 + done)
+            pieces.append(np.asarray(img))
+            omega += float(om)
+            done += per_block * chunk_rows
+            if progress is not None:
+                progress(min(done, L.spixels), L.spixels)
+        image = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        return image[: L.spixels], omega / L.steps
+
+    try:
+        return run(reload=True)
+    except jax.errors.JaxRuntimeError:
+        if cache_dir is None:
+            raise
+        # A stored executable that loads but cannot run (e.g. written by a JAX that kept it
+        # incomplete): compile afresh and replace it.  Progress lines may repeat.
+        return run(reload=False)

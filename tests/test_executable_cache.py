@@ -1,0 +1,134 @@
+"""The on-disk executable store behind the CLI's warm start (nanobragg_jax/executable_cache.py).
+
+A hit must give exactly what a fresh compile gives and must not trace or compile; anything that
+changes the program (closure, argument shapes) must miss; a damaged entry must cost only a
+recompile.  The end-to-end check runs the real CLI twice in subprocesses with JAX's compile log on.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from conftest import CASES, INPUTS
+from nanobragg_jax import executable_cache as ec
+from test_parity import golden_argv
+
+
+def _f(x, d):
+    return {"y": jnp.sin(x) * d["s"], "total": jnp.sum(x)}
+
+
+def _args(n=5):
+    return (np.linspace(0.0, 1.0, n), {"s": np.asarray(2.5)})
+
+
+def _entries(path):
+    return sorted(p for p in os.listdir(path) if p.endswith(".exe"))
+
+
+def test_hit_equals_fresh_compile_and_does_not_compile(tmp_path, monkeypatch):
+    first = ec.compiled_program(_f, _args(), name="t", closure=b"c", directory=str(tmp_path))
+    assert len(_entries(tmp_path)) == 1
+    expected = first(*_args())
+
+    def no_compile(*a, **k):
+        raise AssertionError("a cache hit compiled")
+
+    monkeypatch.setattr(ec, "_fresh_compile", no_compile)
+    monkeypatch.setattr(jax, "jit", no_compile)
+    again = ec.compiled_program(_f, _args(), name="t", closure=b"c", directory=str(tmp_path))
+    got = again(*_args())
+    for k in expected:
+        np.testing.assert_array_equal(np.asarray(got[k]), np.asarray(expected[k]))
+
+
+def test_closure_name_and_shapes_are_part_of_the_key(tmp_path):
+    base = ec.cache_key("t", b"c", _args())
+    assert ec.cache_key("t", b"c", _args()) == base
+    assert ec.cache_key("t", b"other", _args()) != base
+    assert ec.cache_key("u", b"c", _args()) != base
+    assert ec.cache_key("t", b"c", _args(6)) != base
+    assert ec.cache_key("t", b"c", (_args()[0].astype(np.float32), _args()[1])) != base
+
+
+def test_damaged_entry_is_a_miss_and_is_rewritten(tmp_path):
+    ec.compiled_program(_f, _args(), name="t", closure=b"c", directory=str(tmp_path))
+    (entry,) = _entries(tmp_path)
+    (tmp_path / entry).write_bytes(b"not an executable")
+    again = ec.compiled_program(_f, _args(), name="t", closure=b"c", directory=str(tmp_path))
+    np.testing.assert_allclose(np.asarray(again(*_args())["y"]), np.sin(_args()[0]) * 2.5, rtol=1e-15)
+    assert (tmp_path / entry).stat().st_size > 100
+
+
+def test_store_compiles_without_jax_persistent_cache_and_restores_it(tmp_path, monkeypatch):
+    seen = []
+    real = jax.jit
+
+    def spy(fn):
+        seen.append(jax.config.jax_enable_compilation_cache)
+        return real(fn)
+
+    before = jax.config.jax_enable_compilation_cache
+    monkeypatch.setattr(jax, "jit", spy)
+    ec.compiled_program(_f, _args(), name="t", closure=b"c", directory=str(tmp_path))
+    monkeypatch.undo()
+    assert seen == [False] and jax.config.jax_enable_compilation_cache == before
+
+
+def test_store_is_pruned_to_the_newest_entries(tmp_path, monkeypatch):
+    monkeypatch.setattr(ec, "MAX_ENTRIES", 2)
+    for n in (3, 4, 5):
+        ec.compiled_program(_f, _args(n), name="t", closure=b"c", directory=str(tmp_path))
+    assert len(_entries(tmp_path)) == 2
+
+
+def test_render_frame_recompiles_when_a_stored_executable_fails(tmp_path, monkeypatch):
+    from nanobragg_jax.api import from_cli
+    from nanobragg_jax.frame_program import render_frame
+
+    for f in INPUTS.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    monkeypatch.chdir(tmp_path)
+    exp = from_cli(golden_argv("cubic_mosflm"), workdir=str(tmp_path), mode="c-parity")
+    store = tmp_path / "store"
+    reference, omega = render_frame(exp, cache_dir=str(store))
+
+    def broken(path):
+        def run(*args):
+            raise jax.errors.JaxRuntimeError("INTERNAL: Function fusion not found")
+
+        return run
+
+    monkeypatch.setattr(ec, "_load", broken)
+    again, omega2 = render_frame(exp, cache_dir=str(store))
+    np.testing.assert_array_equal(again, reference)
+    assert omega2 == omega
+
+
+def test_cli_warm_run_neither_traces_nor_compiles(tmp_path):
+    """Two CLI runs sharing a cache: the second loads the stored program (no 'Compiling' line in
+    JAX's compile log) and writes the same bytes."""
+    name = "phi_osc"
+    for f in INPUTS.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    cli_py = CASES.parents[3] / "cli.py"
+    env = dict(os.environ, NANOBRAGG_CACHE_DIR=str(tmp_path / "cache"), JAX_LOG_COMPILES="1")
+    outputs = []
+    for run in ("cold", "warm"):
+        argv = golden_argv(name, floatfile=f"{run}.bin", intfile=f"{run}.img") + ["--mode", "c-parity"]
+        r = subprocess.run([sys.executable, str(cli_py)] + argv, cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        outputs.append(r)
+    assert "Compiling" in outputs[0].stderr  # the log is on: the cold run compiles the frame
+    assert "Compiling" not in outputs[1].stderr and "tracing" not in outputs[1].stderr.lower()
+    assert outputs[0].stdout.replace("cold.", "warm.") == outputs[1].stdout
+    assert (tmp_path / "cold.bin").read_bytes() == (tmp_path / "warm.bin").read_bytes()
+    assert (tmp_path / "cold.img").read_bytes() == (tmp_path / "warm.img").read_bytes()
+    assert len(_entries(tmp_path / "cache" / "executables")) == 1
