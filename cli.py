@@ -6,23 +6,20 @@
 
 nanoBragg's single-dash, variable-arity, substring-matched flags are not something Typer/Click can
 parse, so the render command takes the raw argv and hands it to `nanobragg_jax.settings.parse_args`;
-Typer runs the subcommands.  JAX is imported only on the render path (after the x64 and compile-cache
-set-up), so `--help` and bad-input errors answer quickly.
+Typer runs the subcommands (and is imported only for them).  JAX is imported only on the render
+path (after the x64 and compile-cache set-up), so `--help` and bad-input errors answer quickly.
+No `from __future__ import annotations` here: Typer reads the subcommands' annotations, which
+name `typer` inside `build_app`.
 """
-
-from __future__ import annotations
 
 import math
 import os
 import sys
 from typing import List, Optional, Tuple
 
-import typer
-
 from nanobragg_jax.errors import InputError
 
 SUBCOMMANDS = ("compare", "trace-diff", "render", "sweep")
-app = typer.Typer(add_completion=False, help="nanoBragg in JAX (run `nanobragg --help` for the flags).")
 
 
 def _error(message) -> int:
@@ -31,62 +28,68 @@ def _error(message) -> int:
     return 2
 
 
-@app.command("compare")
-def compare_command(a: str, b: str,
-                    shape: Optional[Tuple[int, int]] = typer.Option(None, "--shape", help="slow fast")):
-    """Compare two float images (raw float32 or SMV, .gz accepted): correlation, sum ratio, worst pixel."""
-    from nanobragg_jax.tools import compare_images
+def build_app():
+    """The Typer app of the subcommands.  Built on demand: a plain render never needs it, and
+    importing typer costs ~40 ms of the start-up."""
+    import typer
 
-    try:
-        result = compare_images(a, b, shape)
-    except InputError as exc:
-        raise typer.Exit(_error(exc))
-    print("\n".join(result.lines()))
+    app = typer.Typer(add_completion=False, help="nanoBragg in JAX (run `nanobragg --help` for the flags).")
 
+    @app.command("compare")
+    def compare_command(a: str, b: str,
+                        shape: Optional[Tuple[int, int]] = typer.Option(None, "--shape", help="slow fast")):
+        """Compare two float images (raw float32 or SMV, .gz accepted): correlation, sum ratio, worst pixel."""
+        from nanobragg_jax.tools import compare_images
 
-@app.command("trace-diff")
-def trace_diff_command(a: str, b: str, tol: float = typer.Option(1e-6, "--tol", help="relative tolerance")):
-    """Name the first quantity where two pixel traces (TRACE_C / TRACE_PY lines) differ beyond --tol."""
-    from nanobragg_jax.tools import trace_diff
+        try:
+            result = compare_images(a, b, shape)
+        except InputError as exc:
+            raise typer.Exit(_error(exc))
+        print("\n".join(result.lines()))
 
-    try:
-        result = trace_diff(a, b, tol)
-    except InputError as exc:
-        raise typer.Exit(_error(exc))
-    print("\n".join(result.lines(tol)))
-    raise typer.Exit(0 if result.first is None else 1)
+    @app.command("trace-diff")
+    def trace_diff_command(a: str, b: str, tol: float = typer.Option(1e-6, "--tol", help="relative tolerance")):
+        """Name the first quantity where two pixel traces (TRACE_C / TRACE_PY lines) differ beyond --tol."""
+        from nanobragg_jax.tools import trace_diff
 
+        try:
+            result = trace_diff(a, b, tol)
+        except InputError as exc:
+            raise typer.Exit(_error(exc))
+        print("\n".join(result.lines(tol)))
+        raise typer.Exit(0 if result.first is None else 1)
 
-@app.command("render", context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
-                                         "help_option_names": []})
-def render_command(ctx: typer.Context):
-    """Render with nanoBragg flags (the default command: `nanobragg <flags>` means this)."""
-    raise typer.Exit(run(list(ctx.args)))
+    @app.command("render", context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                                             "help_option_names": []})
+    def render_command(ctx: typer.Context):
+        """Render with nanoBragg flags (the default command: `nanobragg <flags>` means this)."""
+        raise typer.Exit(run(list(ctx.args)))
 
+    @app.command("sweep", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    def sweep_command(
+        ctx: typer.Context,
+        missets: Optional[str] = typer.Option(None, "--missets", help="file of misset triples (deg), one per line"),
+        axis: str = typer.Option("x", "--axis", help="misset component to step: x, y or z"),
+        step: float = typer.Option(1.0, "--step", help="degrees per orientation"),
+        count: int = typer.Option(10, "--count", help="number of orientations"),
+        prefix: str = typer.Option("sweep_", "--prefix", help="output names <prefix><i>.bin (and .img)"),
+        smv: bool = typer.Option(False, "--smv", help="also write SMV integer images"),
+        batch: int = typer.Option(8, "--batch", help="orientations per vmapped call"),
+    ):
+        """Render K crystal orientations in vmapped batches: `nanobragg sweep [options] -- <flags>`."""
+        try:
+            from nanobragg_jax.settings import parse_args
+            from nanobragg_jax.sweep import run_sweep
 
-@app.command("sweep", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def sweep_command(
-    ctx: typer.Context,
-    missets: Optional[str] = typer.Option(None, "--missets", help="file of misset triples (deg), one per line"),
-    axis: str = typer.Option("x", "--axis", help="misset component to step: x, y or z"),
-    step: float = typer.Option(1.0, "--step", help="degrees per orientation"),
-    count: int = typer.Option(10, "--count", help="number of orientations"),
-    prefix: str = typer.Option("sweep_", "--prefix", help="output names <prefix><i>.bin (and .img)"),
-    smv: bool = typer.Option(False, "--smv", help="also write SMV integer images"),
-    batch: int = typer.Option(8, "--batch", help="orientations per vmapped call"),
-):
-    """Render K crystal orientations in vmapped batches: `nanobragg sweep [options] -- <flags>`."""
-    try:
-        from nanobragg_jax.settings import parse_args
-        from nanobragg_jax.sweep import run_sweep
+            settings = parse_args(list(ctx.args))
+            _configure_jax(settings)
+            run_sweep(settings, missets, axis, step, count, prefix, smv, batch)
+        except (InputError, ValueError) as exc:
+            raise typer.Exit(_error(exc))
+        except OSError as exc:
+            raise typer.Exit(_error(f"{exc.strerror or exc} '{getattr(exc, 'filename', '')}'"))
 
-        settings = parse_args(list(ctx.args))
-        _configure_jax(settings)
-        run_sweep(settings, missets, axis, step, count, prefix, smv, batch)
-    except (InputError, ValueError) as exc:
-        raise typer.Exit(_error(exc))
-    except OSError as exc:
-        raise typer.Exit(_error(f"{exc.strerror or exc} '{getattr(exc, 'filename', '')}'"))
+    return app
 
 
 def run(argv: List[str]) -> int:
@@ -221,7 +224,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         try:
-            app(args=argv, prog_name="nanobragg")  # Typer prints its own usage errors (exit 2)
+            build_app()(args=argv, prog_name="nanobragg")  # Typer prints its own usage errors (exit 2)
         except SystemExit as exc:
             return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         return 0

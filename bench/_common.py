@@ -110,7 +110,7 @@ def kernel_call(argv: Sequence[str]):
     chunked as render() would, so benches time exactly the kernel (trace, lower, compile, run)."""
     import jax.numpy as jnp
 
-    from nanobragg_jax import kernel
+    from nanobragg_jax import kernel, layout
     from nanobragg_jax.carry import carry_for_mode
     from nanobragg_jax.compiled_model import compiled_model
     from nanobragg_jax.settings import parse_args
@@ -119,7 +119,7 @@ def kernel_call(argv: Sequence[str]):
     exp = build_experiment(parse_args(list(argv)), ".")
     m = kernel._cast_model(compiled_model(exp))
     L = m.layout
-    rows = kernel.default_chunk_rows(L)
+    rows = layout.default_chunk_rows(L)
     chunks = -(-L.spixels // rows)
     state = carry_for_mode(L.mode).init(m.crystal.cell)
     return L, (m, state, jnp.asarray(L.interpolate), jnp.asarray(0), rows, chunks, False)

@@ -52,7 +52,7 @@ def child(size: int, phisteps: int, mode: str, dtype: str, chunk_rows) -> dict:
     out = jax.block_until_ready(fn(p))
     run = time.perf_counter() - t0
     finite = all(bool(jnp.all(jnp.isfinite(v))) for v in jax.tree_util.tree_leaves(out))
-    from nanobragg_jax.kernel import default_chunk_rows
+    from nanobragg_jax.layout import default_chunk_rows
 
     return dict(size=size, phisteps=phisteps, mode=mode, dtype=dtype,
                 chunk_rows=chunk_rows or default_chunk_rows(exp.layout),

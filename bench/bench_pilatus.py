@@ -53,7 +53,7 @@ def kernel_part(args, workdir) -> None:
     jax.config.update("jax_enable_x64", True)
     import numpy as np
 
-    from nanobragg_jax import kernel
+    from nanobragg_jax import kernel, layout
 
     golden = None
     if args.golden and pathlib.Path(args.golden).exists():
@@ -83,7 +83,7 @@ def kernel_part(args, workdir) -> None:
                     jax.block_until_ready(out)
                     runs.append(time.perf_counter() - t)
                 run = statistics.median(runs[1:])
-                samples = L.spixels * L.fpixels * kernel.samples_per_pixel(L)
+                samples = L.spixels * L.fpixels * layout.samples_per_pixel(L)
                 corr = ratio = float("nan")
                 if golden is not None:
                     img = np.asarray(out[2])[: L.spixels].astype(np.float32).astype(np.float64).ravel()

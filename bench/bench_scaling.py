@@ -46,7 +46,7 @@ def child(name: str, dtype: str, mode: str, repeats: int) -> None:
 
     jax.config.update("jax_enable_x64", True)
 
-    from nanobragg_jax import kernel
+    from nanobragg_jax import kernel, layout
 
     L, full_call = C.kernel_call(CASES[name].split() + ["--mode", mode, "--dtype", dtype, "-nopgm", "-noprogress"])
     call = full_call[:4]
@@ -60,7 +60,7 @@ def child(name: str, dtype: str, mode: str, repeats: int) -> None:
         jax.block_until_ready(compiled(*call))
         runs.append(time.perf_counter() - t)
     run = statistics.median(runs[1:])
-    spp = kernel.samples_per_pixel(L)
+    spp = layout.samples_per_pixel(L)
     print(json.dumps({"pixels": L.spixels * L.fpixels, "spp": spp, "rows": rows, "compile": compile_s,
                       "run": run, "ns": run / (L.spixels * L.fpixels * spp) * 1e9,
                       "device": str(jax.devices()[0])}))

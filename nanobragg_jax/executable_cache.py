@@ -18,6 +18,7 @@ import os
 import pickle
 import sys
 import tempfile
+import uuid
 from typing import Any, Callable, Sequence
 
 import jax
@@ -104,15 +105,23 @@ def _store(path: str, compiled) -> None:
 
 
 def _fresh_compile(fn: Callable, args):
-    """Compile without JAX's own persistent cache: an executable that JAX loaded from its cache
-    serializes without its compiled kernels on XLA:CPU ("Function ... not found" when the stored
-    copy runs), so what is stored here must come from a real compile."""
-    previous = jax.config.jax_enable_compilation_cache
-    jax.config.update("jax_enable_compilation_cache", False)
+    """A real compile, never an executable from JAX's own persistent cache.
+
+    On XLA:CPU an executable that JAX loaded from its cache serializes without its compiled
+    kernels ("Function ... not found" when the stored copy runs).  JAX decides once per process
+    whether it uses its cache, so a config switch cannot reliably bypass it; a program name
+    no cache entry can have does.  A huge minimum compile time keeps JAX from storing the
+    one-off entry (our own store keeps the executable)."""
+    def program(*a):
+        return fn(*a)
+
+    program.__name__ = program.__qualname__ = f"nanobragg_{uuid.uuid4().hex}"
+    previous = jax.config.jax_persistent_cache_min_compile_time_secs
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1e9)
     try:
-        return jax.jit(fn).lower(*args).compile()
+        return jax.jit(program).lower(*args).compile()
     finally:
-        jax.config.update("jax_enable_compilation_cache", previous)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", previous)
 
 
 def compiled_program(fn: Callable, args: Sequence[Any], *, name: str, closure: bytes,

@@ -1,4 +1,5 @@
-"""The kernel's inputs: Detector, Beam, Crystal and Sweep pytrees plus the static Layout.
+"""The kernel's inputs: Detector, Beam, Crystal and Sweep pytrees plus the static Layout
+(`layout.py`, kept apart so the CLI's warm start can plan a render without importing equinox).
 
 Physical numbers are traced JAX arrays in SI units (metres, radians, photons/m^2), so a new value
 never recompiles and `jax.grad` reaches it.  Shapes, counts and switches live in `Layout`, which is
@@ -7,12 +8,13 @@ hashable and part of the compiled program.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Optional
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+
+from .layout import Layout  # noqa: F401  (re-exported: Layout is part of the Model)
 
 
 class Detector(eqx.Module):
@@ -55,39 +57,6 @@ class Sweep(eqx.Module):
     phi0: jax.Array  # () rad
     phistep: jax.Array  # () rad
     spindle: jax.Array  # (3,) unit rotation axis
-
-
-@dataclasses.dataclass(frozen=True)
-class Layout:
-    """Everything static: shapes, counts, switches.  Hashable; changing it recompiles."""
-
-    spixels: int
-    fpixels: int
-    oversample: int = 1
-    thicksteps: int = 1
-    phisteps: int = 1
-    mosaic_domains: int = 1
-    sources: int = 1
-    shape: str = "square"  # square | round | gauss | tophat
-    interpolate: bool = False
-    has_table: bool = False  # hkls > 0 (a table was loaded)
-    oversample_thick: bool = False
-    oversample_polar: bool = False
-    oversample_omega: bool = False
-    point_pixel: bool = False
-    curved: bool = False
-    nopolar: bool = False
-    has_thickness: bool = False  # detector_thick != 0 (else capture fraction = 1)
-    use_dmin: bool = False
-    water: bool = False  # water_size != 0 (disables the F_latt == 0 skip)
-    roi: tuple = (0, -1, 0, -1)  # xmin, xmax, ymin, ymax inclusive (C semantics, resolved)
-    has_mask: bool = False
-    mode: str = "spec"  # spec | c-parity
-    dtype: str = "float64"
-
-    @property
-    def steps(self) -> int:
-        return self.sources * self.mosaic_domains * self.phisteps * self.oversample * self.oversample
 
 
 class Model(eqx.Module):

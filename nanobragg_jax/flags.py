@@ -299,8 +299,8 @@ OURS = (
            "-seed); jax = counter-based jax.random Poisson (vectorised, splittable; keyed by -seed; "
            "NOT C's numbers)", "c", ("c", "jax")),
     Option(("--no-cache",), "", "compile_cache",
-           "do not use the persistent JAX compilation cache ($NANOBRAGG_CACHE_DIR, "
-           "default ~/.cache/nanobragg_jax/jax)", "cache on"),
+           "do not use the persistent compile caches (stored render programs and JAX's "
+           "compilation cache, in $NANOBRAGG_CACHE_DIR, default ~/.cache/nanobragg_jax/jax)", "cache on"),
 )
 
 OUR_NAMES = {n: o for o in OURS for n in o.names}

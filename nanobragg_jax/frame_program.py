@@ -7,7 +7,7 @@ block at row 0 starts the carry itself.
 Its executable comes from `executable_cache` keyed on the experiment's static set-up, so a run
 with a warm cache neither traces nor lowers anything (docs/performance.md).
 
-The program's inputs and outputs are plain arrays (params dict, host tables, the carry's arrays),
+The program's inputs and outputs are plain arrays (params dict, host tables, the carry's slot),
 and the image leaves them already in C's float32 storage type.
 """
 
@@ -33,40 +33,46 @@ def render_frame(exp, *, chunk_rows: Optional[int] = None, blocks: int = 1,
                  cache_dir: Optional[str] = None):
     """(float32 image (spixels, fpixels) as numpy, C's solid-angle line value omega_sum/steps).
 
-    cache_dir: where executables are kept (None: compile in memory only)."""
+    cache_dir: where executables are kept (None: compile in memory only).  On a cache hit nothing
+    traceable is imported (no kernel, no equinox): the program is loaded and run."""
     import jax
-    import jax.numpy as jnp
 
-    from .carry import carry_for_mode
     from .compiled_model import closure_bytes
     from .executable_cache import compiled_program
-    from .experiment import as_dtype
-    from .kernel import _cast_model, _render_block, block_plan, initial_carry
+    from .layout import block_plan
 
     L = exp.layout
     chunk_rows, per_block, blocks = block_plan(L, chunk_rows, blocks)
     build, params, big = _host_args(exp)
     closure = closure_bytes(exp) + pickle.dumps((chunk_rows, per_block), protocol=4)
 
-    def block(params, big, state, interp_on, row0):
-        m = _cast_model(build(params, big))
-        # The first block starts the carry from the model's own cell (C: ap, bp, cp = a0, b0, c0).
-        first_state, first_on = initial_carry(m)
-        first = row0 == 0
-        state = jax.tree_util.tree_map(lambda a, b: jnp.where(first, a, b), first_state, state)
-        interp_on = jnp.where(first, first_on, interp_on)
-        state, interp_on, img, omega = _render_block(m, state, interp_on, row0, chunk_rows, per_block)
-        return state, interp_on, img.astype(jnp.float32), omega
+    def block(params, big, slot, interp_on, row0):
+        import jax.numpy as jnp
 
-    # Placeholders of the carry's shapes for the first block (it replaces them by the real start).
-    state = carry_for_mode(L.mode).init(np.zeros((3, 3), np.dtype(as_dtype(L))))
+        from .kernel import _cast_model, _render_block, initial_carry
+
+        m = _cast_model(build(params, big))
+        # The phi carry's state is nothing (spec) or the cell's three vectors (c-parity): it
+        # travels between blocks in a (3, 3) slot.  The block at row 0 starts the carry from the
+        # model's own cell (C: ap, bp, cp = a0, b0, c0).
+        start, start_on = initial_carry(m)
+        leaves, tree = jax.tree_util.tree_flatten(start)
+        assert len(leaves) <= 1 and all(x.shape == slot.shape for x in leaves)
+        first = row0 == 0
+        state = tree.unflatten([jnp.where(first, x, slot) for x in leaves])
+        interp_on = jnp.where(first, start_on, interp_on)
+        state, interp_on, img, omega = _render_block(m, state, interp_on, row0, chunk_rows, per_block)
+        slot = (jax.tree_util.tree_leaves(state) or [slot])[0]
+        return slot, interp_on, img.astype(jnp.float32), omega
+
+    slot = np.zeros((3, 3), np.float64 if L.dtype == "float64" else np.float32)
     interp_on = np.asarray(L.interpolate)
     row0 = np.asarray(0, dtype=np.int64 if jax.config.jax_enable_x64 else np.int32)
 
     def run(reload: bool):
-        block_x = compiled_program(block, (params, big, state, interp_on, row0), name="frame.block",
+        block_x = compiled_program(block, (params, big, slot, interp_on, row0), name="frame.block",
                                    closure=closure, directory=cache_dir, reload=reload)
-        st, on, pieces, omega, done = state, interp_on, [], 0.0, 0
+        st, on, pieces, omega, done = slot, interp_on, [], 0.0, 0
         for _ in range(blocks):
             st, on, img, om = block_x(params, big, st, on, row0 + done)
             pieces.append(np.asarray(img))

@@ -21,25 +21,13 @@ import jax.numpy as jnp
 from . import physics as ph
 from . import structure_factors as sf
 from .carry import carry_for_mode
-from .experiment import Layout, Model, as_dtype
+from .experiment import Model, as_dtype
+from .layout import block_plan
 from .pixel_geometry import capture_fraction, rendered_pixels, solid_angle, subpixel_geometry
 from .pixel_geometry import cast_model as _cast_model
 
-# Elements of size (pixels x samples) one chunk may hold; sets the rows per chunk.
-DEFAULT_SAMPLE_BUDGET = 1 << 21
 # Pixels per chunk are padded to a multiple of this (the widest SIMD vector, in float32 lanes).
 _PIXEL_ALIGN = 16
-
-
-def samples_per_pixel(layout: Layout) -> int:
-    return (
-        layout.thicksteps * layout.oversample**2 * layout.sources * layout.phisteps * layout.mosaic_domains
-    )
-
-
-def default_chunk_rows(layout: Layout, budget: int = DEFAULT_SAMPLE_BUDGET) -> int:
-    per_row = max(1, layout.fpixels * samples_per_pixel(layout))
-    return int(max(1, min(layout.spixels, budget // per_row)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -327,17 +315,6 @@ def _render_block(model: Model, state, interp_on, row0, chunk_rows: int, chunks:
 
     (state, interp_on), (imgs, omegas) = lax.scan(body, (state, interp_on), jnp.arange(chunks))
     return state, interp_on, imgs.reshape(chunks * chunk_rows, model.layout.fpixels), omegas.sum()
-
-
-def block_plan(layout: Layout, chunk_rows: Optional[int], blocks: int) -> tuple[int, int, int]:
-    """(rows per chunk, chunks per block, blocks) for a render split into `blocks` calls."""
-    if chunk_rows is None:
-        chunk_rows = default_chunk_rows(layout)
-    chunk_rows = int(max(1, min(chunk_rows, layout.spixels)))
-    total_chunks = -(-layout.spixels // chunk_rows)
-    blocks = int(max(1, min(blocks, total_chunks)))
-    per_block = -(-total_chunks // blocks)
-    return chunk_rows, per_block, -(-total_chunks // per_block)
 
 
 def initial_carry(model: Model):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import jax.numpy as jnp
 import numpy as np
@@ -24,7 +24,7 @@ from . import setup_summary as report_
 from . import sources as src
 from .crandom import CRandom, random_misset
 from .errors import InputError
-from .experiment import Beam, Crystal, Detector, Layout, Model, Sweep
+from .layout import Layout
 from .geometry import RTD
 from .io.fdump import read_fdump, write_fdump
 from .io.hkl import read_hkl
@@ -33,6 +33,9 @@ from .io.smv import read_smv
 from .io.sources import read_source_file
 from .physics import R_E_SQR
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .experiment import Model
 
 AVOGADRO = 6.02214179e23  # C's #define
 WATER_F = 2.57
@@ -327,6 +330,10 @@ def _geometry(xp, det: geo.DetectorStatic, p: dict):
 
 def build_model(exp: Experiment, params: dict) -> Model:
     """Pure JAX: params (CLI units) -> Model.  Differentiable w.r.t. every entry of params."""
+    # Imported here, not at the top: the set-up itself is host code, and the CLI's warm start
+    # (which never builds a Model on the host) then does not import equinox.
+    from .experiment import Beam, Crystal, Detector, Model, Sweep
+
     st, L = exp.static, exp.layout
     p = {k: jnp.asarray(v) for k, v in params.items()}
     det = st.detector

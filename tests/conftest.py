@@ -1,10 +1,19 @@
-"""Test configuration: float64 everywhere, and paths to the C goldens copied into tests/data."""
+"""Test configuration: float64 everywhere, a scratch compile cache, and paths to the C goldens
+copied into tests/data."""
 
+import atexit
 import json
 import os
 import pathlib
+import shutil
+import tempfile
 
 import jax
+
+# CLI runs inside the tests keep their compile caches in a scratch folder, not the user's home.
+_CACHE = tempfile.mkdtemp(prefix="nanobragg-test-cache-")
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+os.environ["NANOBRAGG_CACHE_DIR"] = _CACHE
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_platforms", os.environ.get("JAX_PLATFORMS", "cpu") or "cpu")

@@ -66,19 +66,36 @@ def test_damaged_entry_is_a_miss_and_is_rewritten(tmp_path):
     assert (tmp_path / entry).stat().st_size > 100
 
 
-def test_store_compiles_without_jax_persistent_cache_and_restores_it(tmp_path, monkeypatch):
-    seen = []
-    real = jax.jit
+_SCRIPT = """
+import sys, jax, jax.numpy as jnp, numpy as np
+sys.path.insert(0, {tests!r})
+jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_compilation_cache_dir", {jcache!r})
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+from nanobragg_jax import executable_cache as ec
+from test_executable_cache import _args, _f
+step = sys.argv[1]
+jax.jit(_f)(*_args())  # compiled plainly: JAX's persistent cache holds it (a hit from step 2 on)
+if step != "jax":
+    prog = ec.compiled_program(_f, _args(), name="t", closure=b"c", directory={store!r})
+    print(float(prog(*_args())["total"]))
+"""
 
-    def spy(fn):
-        seen.append(jax.config.jax_enable_compilation_cache)
-        return real(fn)
 
-    before = jax.config.jax_enable_compilation_cache
-    monkeypatch.setattr(jax, "jit", spy)
-    ec.compiled_program(_f, _args(), name="t", closure=b"c", directory=str(tmp_path))
-    monkeypatch.undo()
-    assert seen == [False] and jax.config.jax_enable_compilation_cache == before
+def test_stored_executable_runs_when_jax_cache_holds_the_program(tmp_path):
+    """Regression: the stored executable must come from a real compile.  On XLA:CPU one that JAX
+    loaded from its own persistent cache (here the same program, compiled plainly first in the
+    same process) is stored without its kernels and fails when it runs."""
+    script = tmp_path / "s.py"
+    script.write_text(_SCRIPT.format(tests=str(CASES.parents[2]), jcache=str(tmp_path / "jax"),
+                                     store=str(tmp_path / "store")))
+    outs = []
+    for step in ("jax", "jax", "store", "load"):
+        r = subprocess.run([sys.executable, str(script), step], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-2000:]
+        outs.append(r.stdout.strip())
+    assert outs[2:] == ["2.5", "2.5"]
+    assert len(_entries(tmp_path / "store")) == 1
 
 
 def test_store_is_pruned_to_the_newest_entries(tmp_path, monkeypatch):

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from nanobragg_jax import physics as ph
-from nanobragg_jax.kernel import default_chunk_rows, render, samples_per_pixel
+from nanobragg_jax.kernel import render
+from nanobragg_jax.layout import default_chunk_rows, samples_per_pixel
 
 SMALL = (
     "-cell 60 62 64 90 90 90 -default_F 10 -N 3 -lambda 1 -distance 80 -detpixels 10 -pixel 0.3 "
