@@ -42,8 +42,8 @@ def atomic_open(path) -> Iterator[BinaryIO]:
         raise
 
 
-def atomic_write_bytes(path, data: bytes) -> None:
-    """Write `data` to `path` atomically (see atomic_open)."""
+def atomic_write_bytes(path, data) -> None:
+    """Write `data` (bytes or any C-contiguous buffer) to `path` atomically (see atomic_open)."""
     try:
         with atomic_open(path) as handle:
             handle.write(data)
