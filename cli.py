@@ -154,6 +154,7 @@ def _render(settings) -> int:
     """The thin glue from Settings to files: set-up, render, statistics, images, noise, writes."""
 
     from nanobragg_jax.frame_program import render_frame
+    from nanobragg_jax.layout import progress_blocks
     from nanobragg_jax.images import format_g as g
     from nanobragg_jax.images import image_statistics, int_image, last_subpixel_position, pgm_image
     from nanobragg_jax.io import header_overflow, write_float_image, write_pgm, write_smv
@@ -177,12 +178,13 @@ def _render(settings) -> int:
             print(f"nanobragg: warning: -trace_pixel unavailable ({exc})", file=sys.stderr)
         else:
             print_trace(exp, *s.trace_pixel)
-    # Two compiled programs (model build + solid angle, then a block of rows) whose executables
-    # are kept on disk, so a warm run does not trace.  20 blocks give the progress meter its
-    # steps at no measurable cost.  The image comes back as C stores it: float32.
+    # One compiled program (model build + a block of rows + the solid-angle sum) whose executable
+    # is kept on disk, so a warm run does not trace; the progress meter runs it once per block.
+    # The image comes back as C stores it: float32.
     progress = _Progress() if s.progress_meter else None
-    img, omega = render_frame(exp, chunk_rows=s.chunk_rows, blocks=20 if progress else 1,
-                              progress=progress, cache_dir=executable_dir() if s.compile_cache else None)
+    blocks = progress_blocks(exp.layout) if progress else 1
+    img, omega = render_frame(exp, chunk_rows=s.chunk_rows, blocks=blocks, progress=progress,
+                              cache_dir=executable_dir() if s.compile_cache else None)
 
     # Everything is computed before the first file is written, so a failure leaves no outputs.
     L, px = exp.layout, exp.static.detector.pixel_size
