@@ -44,7 +44,10 @@ def render_frame(exp, *, chunk_rows: Optional[int] = None, blocks: int = 1,
     L = exp.layout
     chunk_rows, per_block, blocks = block_plan(L, chunk_rows, blocks)
     build, params, big = _host_args(exp)
-    closure = closure_bytes(exp) + pickle.dumps((chunk_rows, per_block), protocol=4)
+    try:
+        closure = closure_bytes(exp) + pickle.dumps((chunk_rows, per_block), protocol=4)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        closure, cache_dir = b"", None  # a set-up that cannot be described as bytes: no store
 
     def block(params, big, slot, interp_on, row0):
         import jax.numpy as jnp

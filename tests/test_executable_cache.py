@@ -172,3 +172,24 @@ def test_render_frame_blocks_carry_the_phi_state(tmp_path, monkeypatch):
     assert exp.layout.spixels >= 4 and len(seen) == 4 and seen[-1] == (total, total) and [d for d, _ in seen] == sorted(d for d, _ in seen)
     spec_exp = from_cli(golden_argv("phi_osc"), workdir=str(tmp_path), mode="spec")
     assert not np.array_equal(render_frame(spec_exp, chunk_rows=5)[0], one)  # the carry mattered
+
+
+def test_render_frame_without_a_describable_setup_renders_uncached(tmp_path, monkeypatch):
+    """If the static set-up cannot be pickled into a key, the frame still renders (no store)."""
+    from nanobragg_jax import compiled_model
+    from nanobragg_jax.api import from_cli
+    from nanobragg_jax.frame_program import render_frame
+
+    for f in INPUTS.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    monkeypatch.chdir(tmp_path)
+    exp = from_cli(golden_argv("cubic_mosflm"), workdir=str(tmp_path), mode="c-parity")
+    reference, omega = render_frame(exp)
+
+    def unpicklable(exp):
+        raise TypeError("cannot pickle")
+
+    monkeypatch.setattr(compiled_model, "closure_bytes", unpicklable)
+    got, omega2 = render_frame(exp, cache_dir=str(tmp_path / "store"))
+    np.testing.assert_array_equal(got, reference)
+    assert omega2 == omega and not (tmp_path / "store").exists()
