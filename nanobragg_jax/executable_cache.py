@@ -4,7 +4,8 @@ JAX's persistent compilation cache is keyed on the lowered program, so every run
 tracing and lowering (~0.5 s for the render) before it can look anything up.  This store is keyed
 on what determines the program instead: the caller's description of everything the traced function
 closes over, the shapes and dtypes of its arguments, this package's source code, and the JAX
-version, backend and XLA flags.  A hit deserializes the executable (a few ms) and never traces.
+version, backend and XLA flags.  A hit deserializes the executable (~0.05 s for the Pilatus
+render program) and never traces.
 
 A store that cannot be read or written (corrupt file, other JAX build, read-only disk) is a miss:
 the program is compiled as usual, so the cache can only cost time, never change a result.

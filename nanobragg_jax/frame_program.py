@@ -8,7 +8,7 @@ Its executable comes from `executable_cache` keyed on the experiment's static se
 with a warm cache neither traces nor lowers anything (docs/performance.md).
 
 The program's inputs and outputs are plain arrays (params dict, host tables, the carry's slot),
-and the image leaves them already in C's float32 storage type.
+and the image comes out already in C's float32 storage type.
 """
 
 from __future__ import annotations
