@@ -152,7 +152,6 @@ class _Progress:
 
 def _render(settings) -> int:
     """The thin glue from Settings to files: set-up, render, statistics, images, noise, writes."""
-
     from nanobragg_jax.frame_program import render_frame
     from nanobragg_jax.layout import progress_blocks
     from nanobragg_jax.images import format_g as g

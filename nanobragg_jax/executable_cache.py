@@ -18,12 +18,13 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 import uuid
 from typing import Any, Callable, Sequence
 
 import jax
 import numpy as np
+
+from .io.atomic import atomic_write_bytes
 
 # Entries kept (newest by modification time); each is one program for one experiment layout.
 MAX_ENTRIES = 64
@@ -56,8 +57,7 @@ def _environment() -> tuple:
 
 def _signature(args) -> tuple:
     leaves, tree = jax.tree_util.tree_flatten(args)
-    return str(tree), tuple((np.shape(x), str(np.asarray(x).dtype if not hasattr(x, "dtype") else x.dtype))
-                            for x in leaves)
+    return str(tree), tuple((np.shape(x), str(np.result_type(x))) for x in leaves)
 
 
 def cache_key(name: str, closure: bytes, args) -> str:
@@ -94,14 +94,7 @@ def _store(path: str, compiled) -> None:
     payload = pickle.dumps(serialize_executable.serialize(compiled), protocol=4)
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.replace(tmp, path)  # readers see the whole file or none
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic_write_bytes(path, payload)  # readers see the whole file or none
     _prune(directory)
 
 

@@ -12,9 +12,8 @@ from typing import Optional
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 
-from .layout import Layout  # noqa: F401  (re-exported: Layout is part of the Model)
+from .layout import Layout
 
 
 class Detector(eqx.Module):
@@ -67,7 +66,3 @@ class Model(eqx.Module):
     crystal: Crystal
     sweep: Sweep
     layout: Layout = eqx.field(static=True)
-
-
-def as_dtype(layout: Layout):
-    return jnp.float64 if layout.dtype == "float64" else jnp.float32

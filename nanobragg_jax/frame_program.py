@@ -20,7 +20,7 @@ import numpy as np
 
 
 def _host_args(exp):
-    """(params with every leaf a numpy array of fixed dtype, big host arrays, builder)."""
+    """(builder, params with every leaf a numpy array of fixed dtype, big host arrays)."""
     from .compiled_model import model_builder
 
     build, big = model_builder(exp)
@@ -39,7 +39,7 @@ def render_frame(exp, *, chunk_rows: Optional[int] = None, blocks: int = 1,
 
     from .compiled_model import closure_bytes
     from .executable_cache import compiled_program
-    from .layout import block_plan
+    from .layout import as_dtype, block_plan
 
     L = exp.layout
     chunk_rows, per_block, blocks = block_plan(L, chunk_rows, blocks)
@@ -68,7 +68,7 @@ def render_frame(exp, *, chunk_rows: Optional[int] = None, blocks: int = 1,
         slot = (jax.tree_util.tree_leaves(state) or [slot])[0]
         return slot, interp_on, img.astype(jnp.float32), omega
 
-    slot = np.zeros((3, 3), np.float64 if L.dtype == "float64" else np.float32)
+    slot = np.zeros((3, 3), as_dtype(L))
     interp_on = np.asarray(L.interpolate)
     row0 = np.asarray(0, dtype=np.int64 if jax.config.jax_enable_x64 else np.int32)
 

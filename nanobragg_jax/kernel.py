@@ -21,8 +21,8 @@ import jax.numpy as jnp
 from . import physics as ph
 from . import structure_factors as sf
 from .carry import carry_for_mode
-from .experiment import Model, as_dtype
-from .layout import block_plan
+from .experiment import Model
+from .layout import as_dtype, block_plan
 from .pixel_geometry import capture_fraction, rendered_pixels, solid_angle, subpixel_geometry
 from .pixel_geometry import cast_model as _cast_model
 
@@ -343,7 +343,7 @@ def render(
     state, interp_on = initial_carry(model)
     pieces = []
     row0 = 0
-    for b in range(blocks):
+    for _ in range(blocks):
         state, interp_on, img, _ = _render_block(
             model, state, interp_on, jnp.asarray(row0), chunk_rows, per_block, checkpoint
         )
@@ -352,7 +352,5 @@ def render(
         if progress is not None:
             jax.block_until_ready(img)
             progress(min(row0, L.spixels), L.spixels)
-        if row0 >= L.spixels:
-            break
     image = pieces[0] if len(pieces) == 1 else jnp.concatenate(pieces, axis=0)
     return image[: L.spixels]

@@ -1,6 +1,6 @@
 """The static Layout of a render (shapes, counts, switches) and the row-chunk plan it implies.
 
-Plain Python: no JAX arrays and no equinox, so the CLI can plan a render, and find its compiled
+Plain Python and NumPy: no JAX and no equinox, so the CLI can plan a render, and find its compiled
 program on disk, before anything traceable is imported.
 """
 
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Optional
+
+import numpy as np
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +43,11 @@ class Layout:
     @property
     def steps(self) -> int:
         return self.sources * self.mosaic_domains * self.phisteps * self.oversample * self.oversample
+
+
+def as_dtype(layout: Layout):
+    """The floating type the per-sample loop runs in (and the carry's state is held in)."""
+    return np.float64 if layout.dtype == "float64" else np.float32
 
 
 # Elements of size (pixels x samples) one chunk may hold; sets the rows per chunk.

@@ -9,7 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import physics as ph
-from .experiment import Model, as_dtype
+from .experiment import Model
+from .layout import as_dtype
 
 
 def cast_model(model: Model) -> Model:
