@@ -17,7 +17,7 @@ import numpy as np
 
 from nanobragg_jax.io.cnumbers import format_g
 
-__all__ = ["Stats", "image_statistics", "int_image", "pgm_image", "format_g", "roi_mask",
+__all__ = ["Stats", "image_statistics", "int_image", "pgm_image", "format_g",
            "last_subpixel_position"]
 
 
@@ -32,14 +32,6 @@ class Stats:
     sumn: int  # pixels in the first pass (inside the ROI, not masked)
     max_s: int = -1  # slow index of the max pixel, -1 when no pixel is > 0
     max_f: int = -1  # fast index
-
-
-def roi_mask(shape, roi) -> np.ndarray:
-    """Boolean (slow, fast) array: True inside the inclusive ROI."""
-    xmin, xmax, ymin, ymax = (int(v) for v in roi)
-    s = np.arange(shape[0])[:, None]
-    f = np.arange(shape[1])[None, :]
-    return (f >= xmin) & (f <= xmax) & (s >= ymin) & (s <= ymax)
 
 
 def last_subpixel_position(s: int, f: int, pixel_size: float, oversample: int) -> tuple[float, float]:
@@ -96,7 +88,7 @@ def image_statistics(float_img_f32, roi, mask=None,
         for r in _row_blocks(rows, cols.stop - cols.start):
             block = img[r, cols]
             if mask is not None:
-                keep = np.asarray(mask[r, cols]) != 0
+                keep = mask[r, cols] != 0
                 vals, where = block[keep], np.flatnonzero(keep)
             else:
                 vals, where = block.ravel(), None
@@ -201,11 +193,13 @@ def pgm_image(float_img_f32, roi, pgm_scale: float, rmsd: float,
     when rmsd <= 0.  byte = (unsigned char)min(255, float*scale), truncated; outside the ROI 0.
     """
     img = np.asarray(float_img_f32, dtype=np.float32)
-    in_roi = roi_mask(img.shape, roi)
+    box = _roi_rows(img.shape, roi)
     if pgm_scale <= 0.0:
         pgm_scale = 250.0 / (5.0 * rmsd) if rmsd > 0.0 else intfile_scale
-    t = img.astype(np.float64) * pgm_scale
-    with np.errstate(invalid="ignore"):
-        t = np.where(t > 255.0, 255.0, t)
-    out = np.where(in_roi, _c_uchar(t), 0).astype(np.uint8)
+    out = np.zeros(img.shape, np.uint8)
+    if box is not None:
+        t = img[box].astype(np.float64) * pgm_scale
+        with np.errstate(invalid="ignore"):
+            t = np.where(t > 255.0, 255.0, t)
+        out[box] = _c_uchar(t)
     return out, float(pgm_scale)
