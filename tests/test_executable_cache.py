@@ -32,6 +32,16 @@ def _entries(path):
     return sorted(p for p in os.listdir(path) if p.endswith(".exe"))
 
 
+def _golden_experiment(name, tmp_path, monkeypatch, mode="c-parity"):
+    """A golden case's Experiment, set up in tmp_path with the golden input files."""
+    from nanobragg_jax.api import from_cli
+
+    for f in INPUTS.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    monkeypatch.chdir(tmp_path)
+    return from_cli(golden_argv(name), workdir=str(tmp_path), mode=mode)
+
+
 def test_hit_equals_fresh_compile_and_does_not_compile(tmp_path, monkeypatch):
     first = ec.compiled_program(_f, _args(), name="t", closure=b"c", directory=str(tmp_path))
     assert len(_entries(tmp_path)) == 1
@@ -106,13 +116,9 @@ def test_store_is_pruned_to_the_newest_entries(tmp_path, monkeypatch):
 
 
 def test_render_frame_recompiles_when_a_stored_executable_fails(tmp_path, monkeypatch):
-    from nanobragg_jax.api import from_cli
     from nanobragg_jax.frame_program import render_frame
 
-    for f in INPUTS.iterdir():
-        shutil.copy(f, tmp_path / f.name)
-    monkeypatch.chdir(tmp_path)
-    exp = from_cli(golden_argv("cubic_mosflm"), workdir=str(tmp_path), mode="c-parity")
+    exp = _golden_experiment("cubic_mosflm", tmp_path, monkeypatch)
     store = tmp_path / "store"
     reference, omega = render_frame(exp, cache_dir=str(store))
 
@@ -155,13 +161,9 @@ def test_render_frame_blocks_carry_the_phi_state(tmp_path, monkeypatch):
     """The progress meter's blocks (the same program run once per block, the carry passed
     between them) give the one-block image bit for bit, on a case where the phi = 0 carryover
     crosses block boundaries, and report rows done up to the total."""
-    from nanobragg_jax.api import from_cli
     from nanobragg_jax.frame_program import render_frame
 
-    for f in INPUTS.iterdir():
-        shutil.copy(f, tmp_path / f.name)
-    monkeypatch.chdir(tmp_path)
-    exp = from_cli(golden_argv("phi_osc"), workdir=str(tmp_path), mode="c-parity")
+    exp = _golden_experiment("phi_osc", tmp_path, monkeypatch)
     one, omega = render_frame(exp, chunk_rows=5)
     seen = []
     many, omega4 = render_frame(exp, chunk_rows=5, blocks=4, progress=lambda d, t: seen.append((d, t)),
@@ -170,20 +172,16 @@ def test_render_frame_blocks_carry_the_phi_state(tmp_path, monkeypatch):
     assert omega4 == pytest.approx(omega, rel=1e-14)
     total = exp.layout.spixels
     assert exp.layout.spixels >= 4 and len(seen) == 4 and seen[-1] == (total, total) and [d for d, _ in seen] == sorted(d for d, _ in seen)
-    spec_exp = from_cli(golden_argv("phi_osc"), workdir=str(tmp_path), mode="spec")
+    spec_exp = _golden_experiment("phi_osc", tmp_path, monkeypatch, mode="spec")
     assert not np.array_equal(render_frame(spec_exp, chunk_rows=5)[0], one)  # the carry mattered
 
 
 def test_render_frame_without_a_describable_setup_renders_uncached(tmp_path, monkeypatch):
     """If the static set-up cannot be pickled into a key, the frame still renders (no store)."""
     from nanobragg_jax import compiled_model
-    from nanobragg_jax.api import from_cli
     from nanobragg_jax.frame_program import render_frame
 
-    for f in INPUTS.iterdir():
-        shutil.copy(f, tmp_path / f.name)
-    monkeypatch.chdir(tmp_path)
-    exp = from_cli(golden_argv("cubic_mosflm"), workdir=str(tmp_path), mode="c-parity")
+    exp = _golden_experiment("cubic_mosflm", tmp_path, monkeypatch)
     reference, omega = render_frame(exp)
 
     def unpicklable(exp):
