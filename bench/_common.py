@@ -110,11 +110,12 @@ def kernel_call(argv: Sequence[str]):
     chunked as render() would, so benches time exactly the kernel (trace, lower, compile, run)."""
     import jax.numpy as jnp
 
-    from nanobragg_jax import kernel, layout
-    from nanobragg_jax.carry import carry_for_mode
-    from nanobragg_jax.compiled_model import compiled_model
-    from nanobragg_jax.settings import parse_args
-    from nanobragg_jax.setup import build_experiment
+    from nanobragg_jax import layout
+    from nanobragg_jax.render import _kernel as kernel
+    from nanobragg_jax.render._carry import carry_for_mode
+    from nanobragg_jax.programs._model_builder import compiled_model
+    from nanobragg_jax.args._settings import parse_args
+    from nanobragg_jax.setup._build import build_experiment
 
     exp = build_experiment(parse_args(list(argv)), ".")
     m = kernel._cast_model(compiled_model(exp))

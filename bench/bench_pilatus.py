@@ -53,7 +53,8 @@ def kernel_part(args, workdir) -> None:
     jax.config.update("jax_enable_x64", True)
     import numpy as np
 
-    from nanobragg_jax import kernel, layout
+    from nanobragg_jax import layout
+    from nanobragg_jax.render import _kernel as kernel
 
     golden = None
     if args.golden and pathlib.Path(args.golden).exists():

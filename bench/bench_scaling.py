@@ -46,7 +46,8 @@ def child(name: str, dtype: str, mode: str, repeats: int) -> None:
 
     jax.config.update("jax_enable_x64", True)
 
-    from nanobragg_jax import kernel, layout
+    from nanobragg_jax import layout
+    from nanobragg_jax.render import _kernel as kernel
 
     L, full_call = C.kernel_call(CASES[name].split() + ["--mode", mode, "--dtype", dtype, "-nopgm", "-noprogress"])
     call = full_call[:4]

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .kernel import render
+from nanobragg_jax.render._kernel import render
 
 # name -> (unit, meaning); the keys `Experiment.params` holds (Fhkl only when a table is loaded).
 PARAMETERS = {
@@ -53,8 +53,8 @@ def from_cli(args: Union[str, Sequence[str]], workdir: str = ".", *, mode: Optio
     `args` is one string (split like a shell) or a list.  `--mode`/`--dtype` in args are honoured;
     the keyword arguments override them.  Files named in args are read relative to `workdir`.
     """
-    from .settings import parse_args
-    from .setup import build_experiment
+    from nanobragg_jax.args._settings import parse_args
+    from nanobragg_jax.setup._build import build_experiment
 
     argv = shlex.split(args) if isinstance(args, str) else [str(a) for a in args]
     settings = parse_args(argv)
@@ -83,7 +83,7 @@ def _full(exp, p: Optional[Params]) -> dict:
 
 def model(exp, p: Optional[Params] = None):
     """The kernel's Model for parameters p (defaults: the experiment's own)."""
-    from .setup import build_model
+    from nanobragg_jax.setup._build import build_model
 
     return build_model(exp, _full(exp, p))
 
@@ -165,7 +165,7 @@ def render_experiment(exp, p: Optional[Params] = None,
                       progress: Optional[Callable[[int, int], None]] = None,
                       chunk_rows: Optional[int] = None):
     """What the CLI writes with -floatfile: the float32 image (slow, fast) as a NumPy array."""
-    from .compiled_model import compiled_model
+    from nanobragg_jax.programs._model_builder import compiled_model
 
     m = compiled_model(exp, _full(exp, p))
     blocks = 1 if progress is None else 20

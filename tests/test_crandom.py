@@ -11,8 +11,8 @@ import pathlib
 import numpy as np
 import pytest
 
-from nanobragg_jax import crandom
-from nanobragg_jax.crandom import (
+from nanobragg_jax.noise import _cstream as crandom
+from nanobragg_jax.noise._cstream import (
     IM,
     RNMX_F32,
     CRandom,

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import CASES, INPUTS
-from nanobragg_jax import executable_cache as ec
+from nanobragg_jax.programs import _executable_store as ec
 from test_parity import golden_argv
 
 
@@ -82,7 +82,7 @@ sys.path.insert(0, {tests!r})
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_compilation_cache_dir", {jcache!r})
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
-from nanobragg_jax import executable_cache as ec
+from nanobragg_jax.programs import _executable_store as ec
 from test_executable_cache import _args, _f
 step = sys.argv[1]
 jax.jit(_f)(*_args())  # compiled plainly: JAX's persistent cache holds it (a hit from step 2 on)
@@ -116,7 +116,7 @@ def test_store_is_pruned_to_the_newest_entries(tmp_path, monkeypatch):
 
 
 def test_render_frame_recompiles_when_a_stored_executable_fails(tmp_path, monkeypatch):
-    from nanobragg_jax.frame_program import render_frame
+    from nanobragg_jax.programs._frame import render_frame
 
     exp = _golden_experiment("cubic_mosflm", tmp_path, monkeypatch)
     store = tmp_path / "store"
@@ -161,7 +161,7 @@ def test_render_frame_blocks_carry_the_phi_state(tmp_path, monkeypatch):
     """The progress meter's blocks (the same program run once per block, the carry passed
     between them) give the one-block image bit for bit, on a case where the phi = 0 carryover
     crosses block boundaries, and report rows done up to the total."""
-    from nanobragg_jax.frame_program import render_frame
+    from nanobragg_jax.programs._frame import render_frame
 
     exp = _golden_experiment("phi_osc", tmp_path, monkeypatch)
     one, omega = render_frame(exp, chunk_rows=5)
@@ -178,8 +178,8 @@ def test_render_frame_blocks_carry_the_phi_state(tmp_path, monkeypatch):
 
 def test_render_frame_without_a_describable_setup_renders_uncached(tmp_path, monkeypatch):
     """If the static set-up cannot be pickled into a key, the frame still renders (no store)."""
-    from nanobragg_jax import compiled_model
-    from nanobragg_jax.frame_program import render_frame
+    from nanobragg_jax.programs import _model_builder as compiled_model
+    from nanobragg_jax.programs._frame import render_frame
 
     exp = _golden_experiment("cubic_mosflm", tmp_path, monkeypatch)
     reference, omega = render_frame(exp)

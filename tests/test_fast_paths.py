@@ -6,8 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nanobragg_jax import physics as ph
-from nanobragg_jax.io import hkl as hkl_mod
+from nanobragg_jax.render import physics as ph
+from nanobragg_jax.io import _hkl as hkl_mod
 
 HKL_TEXTS = {
     "clean": "1 2 3 4.5\n-1 0 2 1e2\n0 0 0 .25\n",
@@ -44,8 +44,8 @@ def test_clean_reader_takes_clean_files_and_refuses_the_rest():
 
 def test_compiled_model_equals_eager_build(tmp_path, monkeypatch):
     from nanobragg_jax.api import from_cli
-    from nanobragg_jax.compiled_model import compiled_model
-    from nanobragg_jax.setup import build_model
+    from nanobragg_jax.programs._model_builder import compiled_model
+    from nanobragg_jax.setup._build import build_model
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "t.hkl").write_text("".join(f"{h} {k} {l} {1 + h * h + k + l}\n"

@@ -16,7 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nanobragg_jax import api, physics
+from nanobragg_jax import api
+from nanobragg_jax.render import physics as physics
 
 RICH = ("-cell 20 22 24 88 91 93 -misset 5 10 15 -default_F 100 -N 3 -lambda 1 -distance 50 "
         "-detpixels 12 -pixel 0.8 -oversample 2 -phi 0 -osc 2 -phisteps 2 -mosaic 0.5 "

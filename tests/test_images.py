@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import CASES, INPUTS, golden_case_names, load_case
-from nanobragg_jax.images import (
+from nanobragg_jax.outputs._images import (
     format_g,
     image_statistics,
     int_image,
@@ -17,7 +17,7 @@ from nanobragg_jax.images import (
     pgm_image,
 )
 from nanobragg_jax.io import parse_header_fields, read_float_image, read_smv
-from nanobragg_jax.io.pgm import pgm_bytes
+from nanobragg_jax.io._pgm import pgm_bytes
 
 
 def _golden(case):

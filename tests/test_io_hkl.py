@@ -10,7 +10,7 @@ import pytest
 from conftest import CASES, INPUTS
 from nanobragg_jax.errors import InputError
 from nanobragg_jax.io import HKLTable, read_fdump, read_hkl, write_fdump
-from nanobragg_jax.io.fdump import fdump_header
+from nanobragg_jax.io._fdump import fdump_header
 
 # sha256 of the Fdump.bin that nanoBragg.c (upstream, gcc, x86-64) wrote after `-hkl FILE -default_F D`.
 C_FDUMP_SHA256 = {

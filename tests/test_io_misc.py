@@ -21,7 +21,7 @@ from nanobragg_jax.io import (
     write_float_image,
     write_pgm,
 )
-from nanobragg_jax.io.cnumbers import CScanner
+from nanobragg_jax.io._cnumbers import CScanner
 
 
 # ---- -mat ---------------------------------------------------------------------------------

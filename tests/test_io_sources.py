@@ -7,7 +7,7 @@ import pytest
 from conftest import INPUTS
 from nanobragg_jax.errors import InputError
 from nanobragg_jax.io import read_source_file
-from nanobragg_jax.io.sources import fgets_lines, parse_text_columns
+from nanobragg_jax.io._sourcefile import fgets_lines, parse_text_columns
 
 nan = float("nan")
 

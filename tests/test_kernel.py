@@ -9,8 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nanobragg_jax import physics as ph
-from nanobragg_jax.kernel import render
+from nanobragg_jax.render import physics as ph
+from nanobragg_jax.render._kernel import render
 from nanobragg_jax.layout import default_chunk_rows, samples_per_pixel
 
 SMALL = (

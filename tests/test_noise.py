@@ -9,8 +9,8 @@ import jax
 import numpy as np
 import pytest
 
-from nanobragg_jax.crandom import IM, CRandom, compiled_noise_raster, mosaic_umats
-from nanobragg_jax.noise import counter_noise_image, noise_image, noise_summary_line, resolve_roi
+from nanobragg_jax.noise._cstream import IM, CRandom, compiled_noise_raster, mosaic_umats
+from nanobragg_jax.noise._image import counter_noise_image, noise_image, noise_summary_line, resolve_roi
 
 CASES = pathlib.Path(__file__).parent / "data" / "golden" / "cases"
 HAS_NUMBA = compiled_noise_raster() is not None

@@ -61,7 +61,7 @@ def test_c_parity_float_image(name, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name", ALL)
 def test_int_image_matches_up_to_rounding(name, tmp_path, monkeypatch):
-    from nanobragg_jax.images import int_image
+    from nanobragg_jax.outputs._images import int_image
 
     exp, img = run_case(name, tmp_path, monkeypatch)
     s = exp.settings
@@ -94,7 +94,7 @@ def test_carryover_is_the_documented_substitution(name, tmp_path, monkeypatch):
     import jax
 
     from nanobragg_jax.api import model, simulate
-    from nanobragg_jax.kernel import render
+    from nanobragg_jax.render._kernel import render
 
     exp, _ = run_case(name, tmp_path, monkeypatch, mode="c-parity")
     cpar = np.asarray(simulate(exp))

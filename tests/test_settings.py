@@ -9,8 +9,8 @@ import pytest
 
 from conftest import INPUTS, golden_case_names, load_case
 from nanobragg_jax.errors import InputError
-from nanobragg_jax.flags import atof, atoi
-from nanobragg_jax.settings import parse_args
+from nanobragg_jax.args._flags import atof, atoi
+from nanobragg_jax.args._settings import parse_args
 
 D = math.pi / 180
 
@@ -274,7 +274,7 @@ def test_last_flag_wins_and_units():
     s = P("-distance 50 -distance 80 -lambda 1 -energy 12398.42 -detpixels 64 -detsize 10")
     assert s.distance == pytest.approx(0.08) and s.lambda0 == pytest.approx(1e-10)
     assert (s.fpixels, s.detsize_f) == (64, pytest.approx(0.01))  # set-up lets -detpixels win
-    from nanobragg_jax.scan_checks import _final_pixels
+    from nanobragg_jax.args._checks import _final_pixels
 
     assert _final_pixels(s) == (64, 64)
     s = P("-xtal_width 0.02 -width 0.03 -twotheta 10 -Xbeam 5 -mosaic_seed 9 -water 50")

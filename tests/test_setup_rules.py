@@ -8,14 +8,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nanobragg_jax import sampling as smp
-from nanobragg_jax.crandom import CRandom, mosaic_umats
+from nanobragg_jax.setup import _sampling as smp
+from nanobragg_jax.noise._cstream import CRandom, mosaic_umats
 from nanobragg_jax.errors import InputError
-from nanobragg_jax.geometry import DBL_MIN, RTD
-from nanobragg_jax.mosaic import draw_uniforms, draws_from_uniforms, rotation_matrices
-from nanobragg_jax.settings import Settings
-from nanobragg_jax.setup import build_experiment, build_model, geometry_report
-from nanobragg_jax.sources import divergence_grid, source_vectors
+from nanobragg_jax.setup._detector import DBL_MIN, RTD
+from nanobragg_jax.setup._mosaic import draw_uniforms, draws_from_uniforms, rotation_matrices
+from nanobragg_jax.args._settings import Settings
+from nanobragg_jax.setup._build import build_experiment, build_model, geometry_report
+from nanobragg_jax.setup._sources import divergence_grid, source_vectors
 
 DEG = 1.0 / RTD
 
@@ -295,7 +295,7 @@ def test_fdump_cache_is_read_without_hkl(tmp_path):
 
 def test_random_state_continues_after_misset_and_mosaic(tmp_path):
     """Order of RNG use: random misset (3 calls), then 3 calls per mosaic domain (c-behaviour 2)."""
-    from nanobragg_jax.crandom import random_misset
+    from nanobragg_jax.noise._cstream import random_misset
 
     exp = build(tmp_path, fpixels=8, spixels=8, misset_random=True, misset_seed=-4242,
                 mosaic_spread=0.5 * DEG, mosaic_domains=4, mosaic_seed=-777)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import cli
-from nanobragg_jax import api, sweep
+from nanobragg_jax import api
+from nanobragg_jax.datasets import _orientations as sweep
 from nanobragg_jax.io import read_float_image, read_smv
 
 ARGS = ("-cell 30 32 34 90 90 90 -misset 5 10 15 -default_F 100 -N 3 -lambda 1 -distance 60 "

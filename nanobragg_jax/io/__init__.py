@@ -5,14 +5,14 @@ malformed file; every writer goes through a temp file + os.replace, so no half-w
 specs/file-formats.md describes each format and the C quirks reproduced here.
 """
 
-from nanobragg_jax.io.atomic import atomic_open, atomic_write_bytes
-from nanobragg_jax.io.cnumbers import c_atof, format_g
-from nanobragg_jax.io.fdump import read_fdump, write_fdump
-from nanobragg_jax.io.floatimage import read_float_image, write_float_image
-from nanobragg_jax.io.hkl import HKLTable, read_hkl
-from nanobragg_jax.io.matrix import read_mat
-from nanobragg_jax.io.pgm import read_pgm, write_pgm
-from nanobragg_jax.io.smv import (
+from nanobragg_jax.io._atomic import atomic_open, atomic_write_bytes
+from nanobragg_jax.io._cnumbers import c_atof, format_g
+from nanobragg_jax.io._fdump import read_fdump, write_fdump
+from nanobragg_jax.io._floatimage import read_float_image, write_float_image
+from nanobragg_jax.io._hkl import HKLTable, read_hkl
+from nanobragg_jax.io._matrix import read_mat
+from nanobragg_jax.io._pgm import read_pgm, write_pgm
+from nanobragg_jax.io._smv import (
     SMVImage,
     format_smv_header,
     header_overflow,
@@ -22,7 +22,7 @@ from nanobragg_jax.io.smv import (
     value_of,
     write_smv,
 )
-from nanobragg_jax.io.sources import read_source_file
+from nanobragg_jax.io._sourcefile import read_source_file
 
 __all__ = [
     "HKLTable", "read_hkl", "read_fdump", "write_fdump", "read_mat", "read_source_file",

@@ -1,0 +1,47 @@
+"""PGM previews (-pgmfile): binary P5 with C's comment line (L3209-3222)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from nanobragg_jax.errors import InputError
+from nanobragg_jax.io._atomic import atomic_write_bytes, read_input_bytes
+from nanobragg_jax.io._cnumbers import format_g
+
+_HEADER = re.compile(rb"P5\s+(?:#[^\n]*\n\s*)*(\d+)\s+(?:#[^\n]*\n\s*)*(\d+)\s+(?:#[^\n]*\n\s*)*(\d+)\s")
+_SCALE = re.compile(rb"# pixels scaled by ([^\n]*)\n")
+
+
+def pgm_bytes(pixels_uint8: np.ndarray, pgm_scale: float) -> bytes:
+    data = np.asarray(pixels_uint8)
+    if data.ndim != 2 or data.dtype != np.uint8:
+        raise ValueError(f"PGM pixels must be 2-D uint8 (slow, fast), got {data.dtype} {data.shape}")
+    spixels, fpixels = data.shape
+    # C: "P5\n%d %d\n" then "# pixels scaled by %lg\n" then "255\n"; %lg prints like %g.
+    head = f"P5\n{fpixels} {spixels}\n# pixels scaled by {format_g(pgm_scale)}\n255\n".encode("ascii")
+    return head + np.ascontiguousarray(data).tobytes()
+
+
+def write_pgm(path, pixels_uint8: np.ndarray, pgm_scale: float) -> None:
+    """Write the PGM exactly as C does (atomic)."""
+    atomic_write_bytes(path, pgm_bytes(pixels_uint8, pgm_scale))
+
+
+def read_pgm(path) -> tuple[np.ndarray, dict]:
+    """(uint8 pixels (height, width), {"width", "height", "maxval", "scale" (text or None)})."""
+    raw = read_input_bytes(path, "PGM file", allow_gzip=True)
+    m = _HEADER.match(raw)
+    if not m:
+        raise InputError(f"PGM file {str(path)!r}: not a binary (P5) PGM")
+    width, height, maxval = (int(g) for g in m.groups())
+    if maxval > 255:
+        raise InputError(f"PGM file {str(path)!r}: maxval {maxval} is not 8-bit")
+    body = raw[m.end(): m.end() + width * height]
+    if len(body) < width * height:
+        raise InputError(f"PGM file {str(path)!r}: {len(body)} pixel bytes, {width}x{height} needs {width * height}")
+    scale = _SCALE.search(raw[: m.end()])
+    info = {"width": width, "height": height, "maxval": maxval,
+            "scale": scale.group(1).decode("ascii", "replace") if scale else None}
+    return np.frombuffer(body, dtype=np.uint8).reshape(height, width).copy(), info

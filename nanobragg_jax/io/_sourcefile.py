@@ -1,0 +1,100 @@
+"""-sourcefile lists, read with nanoBragg.c's read_text_file (L3867-3968) quirks and all.
+
+Columns: X Y Z (source position, only its direction matters), I (weight, unused by C: S-1),
+lambda in METRES.  Missing columns are NaN; the caller replaces them with C's defaults (L2327-2343:
+X,Y,Z = -source_distance * beam, I = 1, lambda = lambda0).
+
+How C walks a line (c-behaviour S-2), reproduced here step by step:
+- lines come from fgets with a 10240-byte buffer (a longer line is read as several lines);
+- after skipping leading separators " \\t,;:!", a line that is exactly "\\n" is blank and skipped;
+  any other line is a source, even a comment line ("# x") or a CRLF blank line;
+- for each column: value = atof(rest); skip characters of "0123456789-+.EGeg"; if the rest is
+  exactly "\\n", the line ends; else skip to the next separator, skip separators; if the rest is
+  exactly "\\n", the line ends; else go to the next column (at most 5).
+So when anything other than a separator or a number sits right before the "\\n" ("\\r\\n", trailing
+text, no final newline), the walk never sees a bare "\\n" and every remaining column becomes atof("")=0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nanobragg_jax.errors import InputError
+from nanobragg_jax.io._atomic import read_input_text
+from nanobragg_jax.io._cnumbers import c_atof
+
+SEPARATORS = " \t,;:!"
+NUMBER_CHARS = "0123456789-+.EGeg"
+FGETS_BUFFER = 10240
+N_COLUMNS = 5
+
+
+def _span(text: str, pos: int, chars: str) -> int:
+    """strspn from pos: first index whose character is not in chars."""
+    n = len(text)
+    while pos < n and text[pos] in chars:
+        pos += 1
+    return pos
+
+
+def _cspan(text: str, pos: int, chars: str) -> int:
+    """strcspn from pos: first index whose character is in chars."""
+    n = len(text)
+    while pos < n and text[pos] not in chars:
+        pos += 1
+    return pos
+
+
+def fgets_lines(text: str, size: int = FGETS_BUFFER) -> list[str]:
+    """The successive strings fgets(buf, size) returns: up to size-1 chars, newline included."""
+    out, start, n = [], 0, len(text)
+    while start < n:
+        newline = text.find("\n", start, start + size - 1)
+        end = newline + 1 if newline >= 0 else min(n, start + size - 1)
+        out.append(text[start:end])
+        start = end
+    return out
+
+
+def _walk_line(line: str, n_columns: int) -> list[float]:
+    """Values C stores for one non-blank line; columns it never reaches stay NaN."""
+    row = [float("nan")] * n_columns
+    # C string functions stop at a NUL byte.
+    line = line.split("\0", 1)[0]
+    pos = _span(line, 0, SEPARATORS)
+    column = 0
+    while True:
+        row[column] = c_atof(line[pos:])
+        pos = _span(line, pos, NUMBER_CHARS)
+        if line[pos:] == "\n":
+            break
+        pos = _cspan(line, pos, SEPARATORS)
+        pos = _span(line, pos, SEPARATORS)
+        if line[pos:] == "\n":
+            break
+        column += 1
+        if column >= n_columns:
+            break
+    return row
+
+
+def parse_text_columns(text: str, n_columns: int = N_COLUMNS) -> np.ndarray:
+    """C's read_text_file on a text: (lines, n_columns) float64 with NaN for unread columns."""
+    rows = []
+    for line in fgets_lines(text):
+        if line.split("\0", 1)[0][_span(line, 0, SEPARATORS):] == "\n":
+            continue  # blank line
+        rows.append(_walk_line(line, n_columns))
+    return np.array(rows, dtype=np.float64).reshape(len(rows), n_columns)
+
+
+def read_source_file(path) -> np.ndarray:
+    """(n, 5) float64 columns X Y Z I lambda(m); NaN where the file gave no value.
+
+    Raises InputError when the file cannot be read or holds no source (C exits with code 9).
+    """
+    text = read_input_text(path, "-sourcefile")
+    table = parse_text_columns(text, N_COLUMNS)
+    if len(table) == 0:
+        raise InputError(f"-sourcefile {str(path)!r}: no sources in the file")
+    return table

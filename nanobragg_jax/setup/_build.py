@@ -1,0 +1,395 @@
+"""From `Settings` to a renderable `Model`: nanoBragg.c's whole set-up (L1118-2470).
+
+`build_experiment` runs once on the host: it reads the input files, applies every automatic rule,
+draws the random misset and mosaic domains, and takes all static decisions (convention, pivot,
+counts).  `build_model(exp, params)` is then a pure JAX function of the continuous parameters
+(command-line units, see `Experiment.params`), traceable and differentiable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from typing import TYPE_CHECKING, Any, Optional
+
+import jax.numpy as jnp
+import numpy as np
+
+from nanobragg_jax.setup import _crystal as xtal
+from nanobragg_jax.setup import _detector as geo
+from nanobragg_jax.setup import _mosaic as mos
+from nanobragg_jax.setup import _sampling as smp
+from nanobragg_jax.setup import _summary as report_
+from nanobragg_jax.setup import _sources as src
+from nanobragg_jax.noise._cstream import CRandom, random_misset
+from nanobragg_jax.errors import InputError
+from nanobragg_jax.layout import Layout
+from nanobragg_jax.setup._detector import RTD
+from nanobragg_jax.io._fdump import read_fdump, write_fdump
+from nanobragg_jax.io._hkl import read_hkl
+from nanobragg_jax.io._matrix import read_mat
+from nanobragg_jax.io._smv import read_smv
+from nanobragg_jax.io._sourcefile import read_source_file
+from nanobragg_jax.render.physics import R_E_SQR
+from nanobragg_jax.args._settings import Settings
+
+if TYPE_CHECKING:
+    from nanobragg_jax.render._pytrees import Model
+
+AVOGADRO = 6.02214179e23  # C's #define
+WATER_F = 2.57
+WATER_MW = 18.0
+
+
+@dataclasses.dataclass
+class SetupStatic:
+    """Everything non-continuous build_model needs (decided once, on the host)."""
+
+    detector: geo.DetectorStatic
+    centre: geo.BeamCentre
+    user_cell: bool
+    misset_given: bool  # C: misset[0] > 0 (given or drawn).  Informational: a zero misset is
+    # applied as rotations by exactly 0, which C's rotate() skips and which are exact identities in
+    # JAX, so the misset can be refined from zero.
+    U: Optional[np.ndarray]  # orientation from -mat (None without -mat)
+    sources: src.SourceGrid
+    mosaic: mos.MosaicDraws
+    mosaic_apply: bool  # C: mosaic_spread > 0
+    phi: smp.Axis
+    thick: smp.Axis
+    mu: float
+    water_size: float
+    hkl: Any  # HKLTable or None
+    hkls: int
+    mask: Optional[np.ndarray]  # (spixels, fpixels) bool, True = render
+    kahn: float
+    fudge: float
+    dmin: float
+    sample_xyz: tuple  # after clipping, m
+
+
+@dataclasses.dataclass
+class Experiment:
+    settings: Settings
+    layout: Layout
+    params: dict
+    static: SetupStatic
+    header: dict
+    summary: list
+    rng: CRandom
+    warnings: list
+
+
+def _path(workdir: str, name: str) -> str:
+    return name if os.path.isabs(name) else os.path.join(workdir, name)
+
+
+def _cell_from_settings(s: Settings):
+    """C (L1796-1800): missing b, c become a; missing angles 90 degrees."""
+    a = s.cell_a
+    b = s.cell_b if s.cell_b > 0.0 else a
+    c = s.cell_c if s.cell_c > 0.0 else a
+    al = s.cell_alpha if s.cell_alpha > 0.0 else math.pi / 2
+    be = s.cell_beta if s.cell_beta > 0.0 else math.pi / 2
+    ga = s.cell_gamma if s.cell_gamma > 0.0 else math.pi / 2
+    return np.array([a, b, c, al, be, ga], dtype=np.float64)
+
+
+def _cell_rad(cell_deg, xp):
+    return [cell_deg[0], cell_deg[1], cell_deg[2], cell_deg[3] / RTD, cell_deg[4] / RTD,
+            cell_deg[5] / RTD]
+
+
+def _load_structure_factors(s: Settings, workdir: str, lines: list):
+    """F1/F2 (L2104-2243): -hkl is read and dumped; without it an existing dump is read."""
+    if s.hklfilename is not None:
+        table = read_hkl(_path(workdir, s.hklfilename), s.default_F)
+        lines.append("counting entries in %s" % s.hklfilename)
+        lines += list(getattr(table, "warnings", []) or [])
+        if s.default_F != 0.0:
+            lines += ["initializing to default_F = %g:" % s.default_F, "done initializing:"]
+        lines.append("re-reading %s" % s.hklfilename)
+        dump = _path(workdir, s.dumpfilename)
+        try:
+            write_fdump(dump, table)
+            lines.append("writing dump file for next time: %s" % s.dumpfilename)
+        except (OSError, InputError):  # C warns and carries on
+            lines.append("WARNING: unable to open dump file: %s" % s.dumpfilename)
+        return table, int(table.hkls)
+    dump = _path(workdir, s.dumpfilename)
+    if os.path.exists(dump):
+        # C quirk F1: a dump left in the working folder is used even with -default_F.
+        table = read_fdump(dump)
+        lines.append("reading Fs from %s" % s.dumpfilename)
+        rng = np.asarray(table.hkl_max) - np.asarray(table.hkl_min) + 1
+        return table, int(rng[0] * rng[1] * rng[2])
+    if s.default_F == 0.0:
+        raise InputError("no -hkl file, no %s to read and -default_F is 0: nothing to simulate"
+                         % s.dumpfilename)
+    return None, 0
+
+
+def _load_mask(s: Settings, workdir: str, fpixels: int, spixels: int):
+    if s.maskfilename is None:
+        return None
+    data = getattr(s, "mask_image", None)  # the parser keeps the pixels it read with the header
+    if data is None:
+        data = read_smv(_path(workdir, s.maskfilename)).data
+    flat = np.asarray(data).reshape(-1)
+    if flat.size < fpixels * spixels:
+        raise InputError("-mask %s has %d pixels, the detector has %dx%d"
+                         % (s.maskfilename, flat.size, fpixels, spixels))
+    # C indexes the mask with the detector's raster index; 0 = skip the pixel.
+    return (flat[: fpixels * spixels] != 0).reshape(spixels, fpixels)
+
+
+def _crystal_setup(s: Settings, workdir: str, rng: CRandom, sample_xyz) -> dict:
+    """Cell, orientation (-mat), misset (given or drawn) and N from the crystal size, on the host."""
+    user_cell = bool(s.user_cell)
+    U, lines = None, []
+    cell = _cell_from_settings(s) if user_cell else None
+    if s.matfilename is not None:
+        mat = np.asarray(read_mat(_path(workdir, s.matfilename)), dtype=np.float64)
+        lines.append("reading %s" % s.matfilename)
+        mat_recip = mat * (1e-10 / s.lambda0)  # C2: the A matrix includes the wavelength
+        if not user_cell:
+            cell = xtal.cell_from_mat(mat_recip)
+        U = xtal.orientation_from_mat(mat_recip, cell)
+    misset, misset_given = np.zeros(3), False
+    if s.misset_random:
+        angles, _ = random_misset(rng, s.misset_seed)
+        lines.append("random orientation misset angles: %f %f %f deg" % tuple(a * RTD for a in angles))
+        misset, misset_given = np.array(angles, dtype=np.float64), True
+    elif s.misset is not None:
+        misset, misset_given = np.array(s.misset, dtype=np.float64), True
+    cell_deg = np.concatenate([cell[:3], cell[3:] * RTD])
+    cv = xtal.crystal_vectors(np, _cell_rad(cell_deg, np), misset, U, user_cell)
+    lines += xtal.format_cell_summary(cv["real"], cv["recip"], float(cv["V_cell"]))
+    lengths_m = [float(np.sqrt(np.sum(v * v))) for v in np.asarray(cv["real"]) * 1e-10]
+    N = xtal.cells_from_size(sample_xyz, lengths_m, (s.Na, s.Nb, s.Nc))
+    return dict(cell_deg=cell_deg, misset=misset, misset_given=misset_given, U=U,
+                user_cell=user_cell, N=N, xtalsize=[lengths_m[i] * N[i] for i in range(3)],
+                lines=lines)
+
+
+def build_experiment(settings: Settings, workdir: str = ".") -> Experiment:
+    """Run C's set-up on the host; see the module docstring."""
+    s = settings
+    warnings = list(getattr(s, "warnings", []) or [])
+    pre, post = [], []  # summary before / after the title line
+
+    if s.matfilename is None and s.cell_a == 0.0:
+        raise InputError("no -mat file and no -cell given: the crystal is undefined")
+    if s.pixel_size <= 0.0:
+        raise InputError("-pixel must be positive, got %g mm" % (s.pixel_size * 1000))
+    if s.lambda0 <= 0.0 or not math.isfinite(s.lambda0):
+        raise InputError("-lambda must be positive, got %g A" % (s.lambda0 * 1e10))
+
+    # --- detector size, fluence, sample clipping (L1118-1147)
+    fluence = smp.resolve_fluence(s.fluence, s.flux, s.exposure, s.beamsize)
+    sample_y, sample_z, clip_lines = smp.clip_sample(s.sample_y, s.sample_z, s.beamsize)
+    pre += clip_lines
+    det = geo.resolve_detector(s)
+    if det.fpixels <= 0 or det.spixels <= 0:
+        raise InputError("detector has no pixels (%dx%d): check -detpixels/-detsize/-pixel"
+                         % (det.fpixels, det.spixels))
+    centre = geo.default_beam_centre(s, det)
+    roi = smp.resolve_roi(s.roi_xmin, s.roi_xmax, s.roi_ymin, s.roi_ymax, det.fpixels, det.spixels)
+    if det.odet_regenerated:
+        pre.append("WARNING: auto-generating odet_vector")
+
+    # --- sampling rules (L1380-1694)
+    phi = smp.resolve_phi(s.osc, s.phistep, s.phisteps)
+    hdiv = smp.sanity(smp.resolve_spread(s.hdivrange, s.hdivstep, s.hdivsteps))
+    vdiv = smp.sanity(smp.resolve_spread(s.vdivrange, s.vdivstep, s.vdivsteps))
+    disp = smp.sanity(smp.resolve_spread(s.dispersion, s.dispstep, s.dispsteps))
+    thick_raw = smp.resolve_thickness(s.detector_thick, s.detector_thickstep, s.detector_thicksteps)
+    mu, mu_lines = smp.resolve_mu(thick_raw.range, s.detector_mu)
+    thick = smp.sanity(thick_raw)
+    spread, domains, mos_lines = smp.resolve_mosaic(s.mosaic_spread, s.mosaic_domains)
+    post += mu_lines + mos_lines
+
+    # --- detector geometry at the defaults (L1696-1776)
+    post.append("%s convention selected." % det.convention)
+    post.append("pivoting detector around sample" if det.pivot == "sample"
+                else "pivoting detector around direct beam spot")
+    interpolate, interp_lines = smp.auto_interpolate(s.interpolate, s.Na, s.Nb, s.Nc)
+
+    # --- crystal (L1792-2070); the shared random stream starts with the misset draw
+    rng = CRandom()
+    cryst = _crystal_setup(s, workdir, rng, (s.sample_x, sample_y, sample_z))
+    N, xtalsize = cryst["N"], cryst["xtalsize"]
+
+    # --- header geometry needs the final distance for the auto-oversample
+    params = {
+        "cell": cryst["cell_deg"],
+        "misset": cryst["misset"] * RTD,
+        "distance": np.float64(s.distance * 1000.0),
+        "close_distance": np.float64(s.close_distance * 1000.0),
+        "beam_center": np.array([centre.Xbeam, centre.Ybeam]) * 1000.0,
+        "close_center": (np.array([centre.Xbeam, centre.Ybeam]) if det.convention == "custom"
+                         else np.array([centre.Fclose, centre.Sclose])) * 1000.0,
+        "lambda": np.float64(s.lambda0 * 1e10),
+        "N": np.array(N, dtype=np.float64),
+        "fluence": np.float64(fluence),
+        "detector_rot": np.array([s.detector_rotx, s.detector_roty, s.detector_rotz]) * RTD,
+        "twotheta": np.float64(s.detector_twotheta * RTD),
+        "phi0": np.float64(s.phi0 * RTD),
+        "phistep": np.float64(phi.step * RTD),
+        "mosaic_spread": np.float64(spread * RTD),
+        "divergence": np.array([hdiv.range, vdiv.range]) * 1000.0,
+        "dispersion": np.float64(disp.range),
+        "default_F": np.float64(s.default_F),
+    }
+    g = _geometry(np, det, params)
+    if not det.close_given:
+        params["close_distance"] = np.float64(abs(float(g["ratio"]) * s.distance) * 1000.0)
+    hdr = geo.header_geometry(g, det)
+    post.append("XDS incident beam: %g %g %g" % hdr["xds_incident_beam"])
+    post += interp_lines
+    post += cryst["lines"]
+    post.append("crystal is %g x %g x %g microns" % tuple(x * 1e6 for x in xtalsize))
+    oversample, os_lines = smp.auto_oversample(s.oversample, max(xtalsize), s.lambda0,
+                                               float(g["distance"]), s.pixel_size)
+    post += os_lines
+    volume = xtalsize[0] * xtalsize[1] * xtalsize[2]
+    post.append("approximate MW = %g" % (volume * 1.2e6 * AVOGADRO / (N[0] * N[1] * N[2])))
+
+    # --- structure factors (L2104-2250)
+    table, hkls = _load_structure_factors(s, workdir, post)
+    if hkls == 0:
+        interpolate = 0  # C: nothing to interpolate
+    if table is not None:
+        params["Fhkl"] = np.asarray(table.F, dtype=np.float64)
+    for t in range(thick.steps):
+        post.append("thick%d = %g um" % (t, thick.step * t * 1e6))
+    for i in range(phi.steps):
+        post.append("phi%d = %g" % (i, (s.phi0 + phi.step * i) * RTD))
+
+    # --- sources (L2319-2433)
+    if s.sourcefilename is not None:
+        data = np.asarray(read_source_file(_path(workdir, s.sourcefilename)))
+        if data.size == 0:
+            raise InputError("-sourcefile %s: no sources in the file" % s.sourcefilename)
+        grid = src.file_sources(data.reshape(-1, 5), det.beam, hdiv, vdiv, disp)
+    else:
+        grid = src.divergence_grid(hdiv, vdiv, disp, s.round_div)
+    positions, wavelengths = src.source_vectors(np, grid, det.beam, det.polar, det.vert,
+                                                lambda0=s.lambda0)
+    post += src.source_summary(grid, positions, wavelengths, s.lambda0)
+
+    # --- mosaic domains (L2436-2455): always 3 draws per domain from the shared stream
+    uniforms, _ = mos.draw_uniforms(rng, s.mosaic_seed, domains)
+    draws = mos.draws_from_uniforms(uniforms)
+    post.append("  created a total of %d mosaic domains" % domains)
+
+    mask = _load_mask(s, workdir, det.fpixels, det.spixels)
+    static = SetupStatic(
+        detector=det, centre=centre, user_cell=cryst["user_cell"],
+        misset_given=cryst["misset_given"], U=cryst["U"],
+        sources=grid, mosaic=draws, mosaic_apply=spread > 0.0, phi=phi, thick=thick, mu=mu,
+        water_size=s.water_size, hkl=table, hkls=hkls, mask=mask, kahn=s.polarization,
+        fudge=s.fudge, dmin=s.dmin, sample_xyz=(s.sample_x, sample_y, sample_z))
+    layout = Layout(
+        spixels=det.spixels, fpixels=det.fpixels, oversample=oversample, thicksteps=thick.steps,
+        phisteps=phi.steps, mosaic_domains=domains, sources=grid.count, shape=s.xtal_shape,
+        interpolate=bool(interpolate), has_table=hkls > 0, oversample_thick=s.oversample_thick,
+        oversample_polar=s.oversample_polar, oversample_omega=s.oversample_omega,
+        point_pixel=s.point_pixel, curved=s.curved_detector, nopolar=s.nopolar,
+        has_thickness=thick.range != 0.0, use_dmin=s.dmin > 0.0, water=s.water_size != 0.0,
+        roi=roi, has_mask=mask is not None, mode=s.mode, dtype=s.dtype)
+    exp = Experiment(settings=s, layout=layout, params=params, static=static, header={},
+                     summary=[], rng=rng, warnings=warnings)
+    report = geometry_report(exp, params)
+    exp.header = report_.header_fields(exp, report)
+    exp.summary = (pre + ["nanoBragg nanocrystal diffraction simulator - James Holton and Ken "
+                          "Frankel 5-17-17"] + post + report_.summary_block(exp, report, fluence, hkls))
+    exp.warnings += report_.quirk_warnings(
+        exp, report, read_dump=s.hklfilename is None and table is not None)
+    return exp
+
+
+def _geometry(xp, det: geo.DetectorStatic, p: dict):
+    """Detector geometry from the params dict (CLI units) with array module xp."""
+    bc = xp.asarray(p["beam_center"]) / 1000.0
+    Fbeam, Sbeam = geo.fs_from_beam_centre(det.convention, bc[0], bc[1], det.pixel_size,
+                                           det.detsize_s)
+    if det.convention == "custom":
+        Fclose, Sclose = bc[0], bc[1]  # C: CUSTOM sets Fclose = Xbeam, Sclose = Ybeam
+    else:
+        cc = xp.asarray(p["close_center"]) / 1000.0
+        Fclose, Sclose = cc[0], cc[1]
+    rot = xp.asarray(p["detector_rot"]) / RTD
+    return geo.detector_geometry(
+        xp, det, Fbeam=Fbeam, Sbeam=Sbeam, Fclose=Fclose, Sclose=Sclose,
+        distance=xp.asarray(p["distance"]) / 1000.0,
+        close_distance=xp.asarray(p["close_distance"]) / 1000.0,
+        rotx=rot[0], roty=rot[1], rotz=rot[2], twotheta=xp.asarray(p["twotheta"]) / RTD)
+
+
+def build_model(exp: Experiment, params: dict) -> Model:
+    """Pure JAX: params (CLI units) -> Model.  Differentiable w.r.t. every entry of params."""
+    # Imported here, not at the top: the set-up itself is host code, and the CLI's warm start
+    # (which never builds a Model on the host) then does not import equinox.
+    from nanobragg_jax.render._pytrees import Beam, Crystal, Detector, Model, Sweep
+
+    st, L = exp.static, exp.layout
+    p = {k: jnp.asarray(v) for k, v in params.items()}
+    det = st.detector
+    g = _geometry(jnp, det, p)
+    lambda0 = p["lambda"] / 1e10
+    mask = None if st.mask is None else jnp.asarray(st.mask)
+    detector = Detector(
+        pix0=g["pix0"], fdet=g["fdet"], sdet=g["sdet"], odet=g["odet"],
+        pixel_size=jnp.asarray(det.pixel_size), close_distance=g["close_distance"],
+        distance=g["distance"], beam=jnp.asarray(det.beam),
+        thickstep=jnp.asarray(st.thick.step), mu=jnp.asarray(st.mu), mask=mask)
+
+    div = p["divergence"] / 1000.0
+    positions, wavelengths = src.source_vectors(
+        jnp, st.sources, det.beam, det.polar, det.vert, lambda0=lambda0,
+        hdivrange=div[0], vdivrange=div[1], dispersion=p["dispersion"])
+    beam = Beam(incident=-src.unit_rows(jnp, positions), wavelength=wavelengths,
+                polar_vector=jnp.asarray(det.polar), kahn=jnp.asarray(st.kahn),
+                fluence=p["fluence"])
+
+    cv = xtal.crystal_vectors(jnp, _cell_rad(p["cell"], jnp),
+                              p["misset"] / RTD, st.U, st.user_cell)
+    umats = mos.rotation_matrices(jnp, p["mosaic_spread"] / RTD, st.mosaic.axes,
+                                  st.mosaic.fractions, apply=st.mosaic_apply)
+    if st.hkl is not None:
+        Fhkl = p.get("Fhkl", jnp.asarray(st.hkl.F))
+        hkl_min = jnp.asarray(np.asarray(st.hkl.hkl_min), dtype=jnp.int32)
+        hkl_max = jnp.asarray(np.asarray(st.hkl.hkl_max), dtype=jnp.int32)
+    else:
+        Fhkl = jnp.zeros((1, 1, 1))
+        hkl_min = hkl_max = jnp.zeros(3, dtype=jnp.int32)
+    w = st.water_size
+    # C quirk A7: the water term is already scaled by r_e^2*fluence here, and again at the end.
+    I_bg = WATER_F * WATER_F * R_E_SQR * p["fluence"] * w * w * w * 1e6 * AVOGADRO / WATER_MW
+    crystal = Crystal(
+        cell=cv["real"] * 1e-10, recip=cv["recip"], N=p["N"], fudge=jnp.asarray(st.fudge),
+        umats=umats, Fhkl=Fhkl, hkl_min=hkl_min, hkl_max=hkl_max, default_F=p["default_F"],
+        I_bg=I_bg, dmin=jnp.asarray(st.dmin))
+    sweep = Sweep(phi0=p["phi0"] / RTD, phistep=p["phistep"] / RTD,
+                  spindle=jnp.asarray(det.spindle))
+    return Model(detector=detector, beam=beam, crystal=crystal, sweep=sweep, layout=L)
+
+
+def geometry_report(exp: Experiment, params: dict) -> dict:
+    """Eager host values of the derived geometry (SI unless the key says mm)."""
+    det = exp.static.detector
+    p = {k: np.asarray(v, dtype=np.float64) for k, v in params.items() if k != "Fhkl"}
+    g = _geometry(np, det, p)
+    out = {k: (np.asarray(v, dtype=np.float64) if np.ndim(v) else float(v)) for k, v in g.items()}
+    out.update(geo.header_geometry(g, det))
+    cv = xtal.crystal_vectors(np, _cell_rad(p["cell"], np),
+                              p["misset"] / RTD,
+                              exp.static.U, exp.static.user_cell)
+    out["real_A"] = np.asarray(cv["real"])
+    out["recip_A"] = np.asarray(cv["recip"])
+    out["V_cell"] = float(cv["V_cell"])
+    out["Xbeam"], out["Ybeam"] = (float(x) / 1000.0 for x in p["beam_center"])
+    return out
+
