@@ -39,7 +39,7 @@ def build_app():
     def compare_command(a: str, b: str,
                         shape: Optional[Tuple[int, int]] = typer.Option(None, "--shape", help="slow fast")):
         """Compare two float images (raw float32 or SMV, .gz accepted): correlation, sum ratio, worst pixel."""
-        from nanobragg_jax.diagnostics._tools import compare_images
+        from nanobragg_jax.diagnostics import compare_images
 
         try:
             result = compare_images(a, b, shape)
@@ -50,7 +50,7 @@ def build_app():
     @app.command("trace-diff")
     def trace_diff_command(a: str, b: str, tol: float = typer.Option(1e-6, "--tol", help="relative tolerance")):
         """Name the first quantity where two pixel traces (TRACE_C / TRACE_PY lines) differ beyond --tol."""
-        from nanobragg_jax.diagnostics._tools import trace_diff
+        from nanobragg_jax.diagnostics import trace_diff
 
         try:
             result = trace_diff(a, b, tol)
@@ -78,8 +78,8 @@ def build_app():
     ):
         """Render K crystal orientations in vmapped batches: `nanobragg sweep [options] -- <flags>`."""
         try:
-            from nanobragg_jax.args._settings import parse_args
-            from nanobragg_jax.datasets._orientations import run_sweep
+            from nanobragg_jax.args import parse_args
+            from nanobragg_jax.datasets import run_sweep
 
             settings = parse_args(list(ctx.args))
             _configure_jax(settings)
@@ -95,7 +95,7 @@ def build_app():
 def run(argv: List[str]) -> int:
     """Parse, render and write; bad input -> one line on stderr and exit code 2, no output files."""
     try:
-        from nanobragg_jax.args._settings import parse_args
+        from nanobragg_jax.args import parse_args
 
         settings = parse_args(argv)
         _configure_jax(settings)
@@ -152,16 +152,17 @@ class _Progress:
 
 def _render(settings) -> int:
     """The thin glue from Settings to files: set-up, render, statistics, images, noise, writes."""
-    from nanobragg_jax.programs._frame import render_frame
+    from nanobragg_jax.programs import render_frame
     from nanobragg_jax.layout import progress_blocks
-    from nanobragg_jax.outputs._images import format_g as g
-    from nanobragg_jax.outputs._images import image_statistics, int_image, last_subpixel_position, pgm_image
+    from nanobragg_jax.io import format_g as g
+    from nanobragg_jax.outputs import image_statistics, int_image, last_subpixel_position, pgm_image
     from nanobragg_jax.io import header_overflow, write_float_image, write_pgm, write_smv
-    from nanobragg_jax.noise._image import counter_noise_image, noise_image, noise_summary_line
-    from nanobragg_jax.setup._build import build_experiment
+    from nanobragg_jax.noise import counter_noise_image, noise_image, noise_summary_line
+    from nanobragg_jax.setup import build_experiment, write_structure_factor_dump
 
     s = settings
     exp = build_experiment(s, workdir=".")
+    write_structure_factor_dump(exp)  # C writes it while reading -hkl (Fdump.bin)
     print("\n".join(exp.summary))
     warnings = list(exp.warnings)
     over = header_overflow(exp.header)
@@ -172,7 +173,7 @@ def _render(settings) -> int:
         print(f"nanobragg: warning: {w}", file=sys.stderr)
     if s.trace_pixel is not None:
         try:
-            from nanobragg_jax.diagnostics._trace import print_trace
+            from nanobragg_jax.diagnostics import print_trace
         except ImportError as exc:
             print(f"nanobragg: warning: -trace_pixel unavailable ({exc})", file=sys.stderr)
         else:
@@ -230,7 +231,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         return 0
     if not argv or "-h" in argv or "--help" in argv:
-        from nanobragg_jax.args._help import help_text
+        from nanobragg_jax.args import help_text
 
         sys.stdout.write(help_text())
         return 0

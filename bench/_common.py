@@ -106,19 +106,18 @@ def nanobragg_cmd() -> list[str]:
 
 
 def kernel_call(argv: Sequence[str]):
-    """(Layout, args for kernel._render_block) for a command line: the whole image as one block,
+    """(Layout, args for render.render_block) for a command line: the whole image as one block,
     chunked as render() would, so benches time exactly the kernel (trace, lower, compile, run)."""
+    import jax
     import jax.numpy as jnp
 
     from nanobragg_jax import layout
-    from nanobragg_jax.render import _kernel as kernel
-    from nanobragg_jax.render._carry import carry_for_mode
-    from nanobragg_jax.programs._model_builder import compiled_model
-    from nanobragg_jax.args._settings import parse_args
-    from nanobragg_jax.setup._build import build_experiment
+    from nanobragg_jax.args import parse_args
+    from nanobragg_jax.render import carry_for_mode, cast_model
+    from nanobragg_jax.setup import build_experiment, build_model
 
     exp = build_experiment(parse_args(list(argv)), ".")
-    m = kernel._cast_model(compiled_model(exp))
+    m = cast_model(jax.jit(lambda p: build_model(exp, p))(exp.params))
     L = m.layout
     rows = layout.default_chunk_rows(L)
     chunks = -(-L.spixels // rows)

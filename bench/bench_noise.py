@@ -21,8 +21,12 @@ import time
 
 import numpy as np
 
-from nanobragg_jax.noise._cstream import IM, CRandom, compiled_noise_raster, mosaic_umats
-from nanobragg_jax.noise._image import counter_noise_image, noise_image
+from nanobragg_jax.noise._cstream import IM, compiled_noise_raster
+
+from nanobragg_jax.noise import CRandom
+
+from nanobragg_jax.setup._random_orientation import mosaic_umats
+from nanobragg_jax.noise import counter_noise_image, noise_image
 
 SLOW, FAST = 2527, 2463
 GOLDEN = pathlib.Path("/work/shared/golden/cases/pilatus_full/float.bin.gz")

@@ -54,7 +54,7 @@ def kernel_part(args, workdir) -> None:
     import numpy as np
 
     from nanobragg_jax import layout
-    from nanobragg_jax.render import _kernel as kernel
+    from nanobragg_jax.render import render_block
 
     golden = None
     if args.golden and pathlib.Path(args.golden).exists():
@@ -71,7 +71,7 @@ def kernel_part(args, workdir) -> None:
                     C.pilatus_args() + ["--mode", mode, "--dtype", dtype, "-nopgm", "-noprogress"])
                 call = full_call[:4]
                 t0 = time.perf_counter()
-                traced = kernel._render_block.trace(*full_call)
+                traced = render_block.trace(*full_call)
                 t1 = time.perf_counter()
                 lowered = traced.lower()
                 t2 = time.perf_counter()

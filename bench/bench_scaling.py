@@ -47,13 +47,13 @@ def child(name: str, dtype: str, mode: str, repeats: int) -> None:
     jax.config.update("jax_enable_x64", True)
 
     from nanobragg_jax import layout
-    from nanobragg_jax.render import _kernel as kernel
+    from nanobragg_jax.render import render_block
 
     L, full_call = C.kernel_call(CASES[name].split() + ["--mode", mode, "--dtype", dtype, "-nopgm", "-noprogress"])
     call = full_call[:4]
     rows = full_call[4]
     t = time.perf_counter()
-    compiled = kernel._render_block.trace(*full_call).lower().compile()
+    compiled = render_block.trace(*full_call).lower().compile()
     compile_s = time.perf_counter() - t
     runs = []
     for _ in range(repeats + 1):

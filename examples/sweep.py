@@ -22,7 +22,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import nanobragg_jax as nbj  # noqa: E402
-from nanobragg_jax.datasets._orientations import misset_series, write_sweep  # noqa: E402
+from nanobragg_jax.datasets import misset_series, write_sweep  # noqa: E402
 
 ARGS = "-cell 70 80 90 90 90 90 -misset 0 10 20 -default_F 100 -N 5 -lambda 1 -distance 100 -detpixels 96 -pixel 0.2"
 

@@ -5,6 +5,9 @@
     p   = nbj.params(exp)
     img = nbj.simulate(exp, p)
 
+The subpackages follow the pipeline: `args` (flags -> Settings) -> `setup` (Settings -> Experiment,
+and `build_model` -> Model) -> `render` (Model -> image), then `outputs`, `noise` and `io` (what is
+written), with `programs` (the CLI's compiled frame), `datasets`, `diagnostics` and `api` on top.
 Importing the package does not import JAX (so `nanobragg --help` stays fast); the names below are
 loaded on first use.  It never changes JAX's global configuration: enable float64 yourself
 (`jax.config.update("jax_enable_x64", True)`) before building an experiment if you want it.
@@ -20,22 +23,24 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "from_cli": "nanobragg_jax.api",
     "params": "nanobragg_jax.api",
-    "model": "nanobragg_jax.api",
     "simulate": "nanobragg_jax.api",
     "jit_simulate": "nanobragg_jax.api",
     "simulate_batch": "nanobragg_jax.api",
     "jit_simulate_batch": "nanobragg_jax.api",
     "derivative_image": "nanobragg_jax.api",
     "flatten": "nanobragg_jax.api",
-    "render_experiment": "nanobragg_jax.api",
     "PARAMETERS": "nanobragg_jax.api",
-    "orientation_sweep": "nanobragg_jax.datasets._orientations",
-    "write_sweep": "nanobragg_jax.datasets._orientations",
-    "misset_series": "nanobragg_jax.datasets._orientations",
-    "render": "nanobragg_jax.render._kernel",
-    "build_experiment": "nanobragg_jax.setup._build",
-    "build_model": "nanobragg_jax.setup._build",
-    "Experiment": "nanobragg_jax.setup._build",
+    "parse_args": "nanobragg_jax.args",
+    "Settings": "nanobragg_jax.args",
+    "build_experiment": "nanobragg_jax.setup",
+    "build_model": "nanobragg_jax.setup",
+    "Experiment": "nanobragg_jax.setup",
+    "render": "nanobragg_jax.render",
+    "Model": "nanobragg_jax.render",
+    "render_frame": "nanobragg_jax.programs",
+    "orientation_sweep": "nanobragg_jax.datasets",
+    "write_sweep": "nanobragg_jax.datasets",
+    "misset_series": "nanobragg_jax.datasets",
     "InputError": "nanobragg_jax.errors",
 }
 

@@ -13,13 +13,19 @@ parameter value never recompiles.  docs/api.md lists every name, its unit and wh
 from __future__ import annotations
 
 import shlex
-from typing import Callable, Mapping, Optional, Sequence, Tuple, Union
+from typing import Mapping, Optional, Sequence, Tuple, Union
+
+import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nanobragg_jax.render._kernel import render
+from nanobragg_jax.args import parse_args
+from nanobragg_jax.errors import InputError
+from nanobragg_jax.layout import DTYPES, MODES
+from nanobragg_jax.render import render
+from nanobragg_jax.setup import Experiment, build_experiment, build_model, full_params
 
 # name -> (unit, meaning); the keys `Experiment.params` holds (Fhkl only when a table is loaded).
 PARAMETERS = {
@@ -47,45 +53,51 @@ Params = Mapping[str, jax.Array]
 
 
 def from_cli(args: Union[str, Sequence[str]], workdir: str = ".", *, mode: Optional[str] = None,
-             dtype: Optional[str] = None):
-    """Build an Experiment exactly as the command line would (flags, files, auto-rules, seeds).
+             dtype: Optional[str] = None) -> Experiment:
+    """An Experiment built exactly as the command line would build it (flags, files, auto-rules,
+    seeds), without writing any file.
 
-    `args` is one string (split like a shell) or a list.  `--mode`/`--dtype` in args are honoured;
-    the keyword arguments override them.  Files named in args are read relative to `workdir`.
+    Arguments:
+        args: nanoBragg flags, one string (split like a shell) or a list of tokens.  `--mode` and
+            `--dtype` in args are honoured; the keyword arguments override them.
+        workdir: folder the file names in args are read relative to.
+        mode: "spec" or "c-parity".  dtype: "float64" or "float32" (the kernel's precision).
+    Returns:
+        the Experiment (`nanobragg_jax.setup.Experiment`).
+    Raises:
+        InputError: bad flags, values or files, or an unknown mode or dtype.
+
+    float64 needs JAX's x64 mode (`jax.config.update("jax_enable_x64", True)` before any JAX
+    work); without it JAX computes in float32, and this function warns once.
     """
-    from nanobragg_jax.args._settings import parse_args
-    from nanobragg_jax.setup._build import build_experiment
-
     argv = shlex.split(args) if isinstance(args, str) else [str(a) for a in args]
     settings = parse_args(argv)
-    if mode is not None:
-        settings.mode = mode
-    if dtype is not None:
-        settings.dtype = dtype
+    for name, value, allowed in (("mode", mode, MODES), ("dtype", dtype, DTYPES)):
+        if value is not None:
+            if value not in allowed:
+                raise InputError(f"{name}={value!r}: choose {' or '.join(allowed)}")
+            setattr(settings, name, value)
+    if settings.dtype == "float64" and not jax.config.jax_enable_x64:
+        _warn_x64_off()
     return build_experiment(settings, workdir=workdir)
 
 
-def params(exp) -> dict:
-    """The experiment's continuous parameters as a dict of JAX arrays (command-line units)."""
+def _warn_x64_off() -> None:
+    global _X64_WARNED
+    if not _X64_WARNED:
+        _X64_WARNED = True
+        warnings.warn("float64 was asked for but JAX's x64 mode is off, so JAX computes in float32: "
+                      "call jax.config.update('jax_enable_x64', True) first (or use dtype='float32')",
+                      stacklevel=3)
+
+
+_X64_WARNED = False
+
+
+def params(exp: Experiment) -> dict:
+    """The experiment's continuous parameters as a dict of JAX arrays (command-line units; the
+    names and units of PARAMETERS)."""
     return {k: jnp.asarray(v) for k, v in exp.params.items()}
-
-
-def _full(exp, p: Optional[Params]) -> dict:
-    """p completed with the experiment's own values for the names it lacks."""
-    unknown = set(p or ()) - set(exp.params)
-    if unknown:
-        raise KeyError(f"unknown parameter(s) {sorted(unknown)}; this experiment has {sorted(exp.params)}")
-    full = dict(exp.params)
-    if p is not None:
-        full.update(p)
-    return full
-
-
-def model(exp, p: Optional[Params] = None):
-    """The kernel's Model for parameters p (defaults: the experiment's own)."""
-    from nanobragg_jax.setup._build import build_model
-
-    return build_model(exp, _full(exp, p))
 
 
 def simulate(exp, p: Optional[Params] = None, *, chunk_rows: Optional[int] = None,
@@ -96,7 +108,7 @@ def simulate(exp, p: Optional[Params] = None, *, chunk_rows: Optional[int] = Non
     memory stays flat in the image size; it changes nothing in forward mode.  On 2 CPU cores it
     also compiled and ran jax.grad faster (bench/bench_grad_memory.py).
     """
-    return render(model(exp, p), chunk_rows=chunk_rows, checkpoint=checkpoint)
+    return render(build_model(exp, p), chunk_rows=chunk_rows, checkpoint=checkpoint)
 
 
 def jit_simulate(exp, *, chunk_rows: Optional[int] = None, checkpoint: bool = True):
@@ -132,7 +144,7 @@ def derivative_image(exp, p: Optional[Params], tangent: Params, *, chunk_rows: O
     """(image, d image) along `tangent` (forward mode, one pass): the per-pixel derivative of the
     image in the direction of the given parameter changes, e.g. tangent={"distance": 1.0} gives
     d image / d distance per mm.  Names missing from `tangent` do not move."""
-    base = {k: jnp.asarray(v) for k, v in _full(exp, p).items()}
+    base = {k: jnp.asarray(v) for k, v in full_params(exp, p).items()}
     names = list(tangent)
     primals = {k: base[k] for k in names}
     tangents = {k: jnp.broadcast_to(jnp.asarray(tangent[k], base[k].dtype), jnp.shape(base[k]))
@@ -159,15 +171,3 @@ def flatten(p: Params, names: Sequence[str]):
         return out
 
     return vec, unflatten
-
-
-def render_experiment(exp, p: Optional[Params] = None,
-                      progress: Optional[Callable[[int, int], None]] = None,
-                      chunk_rows: Optional[int] = None):
-    """What the CLI writes with -floatfile: the float32 image (slow, fast) as a NumPy array."""
-    from nanobragg_jax.programs._model_builder import compiled_model
-
-    m = compiled_model(exp, _full(exp, p))
-    blocks = 1 if progress is None else 20
-    img = render(m, chunk_rows=chunk_rows, blocks=blocks, progress=progress)
-    return np.asarray(img, dtype=np.float64).astype(np.float32)

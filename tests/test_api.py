@@ -10,6 +10,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from nanobragg_jax.setup import write_structure_factor_dump
 import pytest
 
 from conftest import CASES, INPUTS, load_case
@@ -51,7 +53,8 @@ def test_fhkl_present_with_a_table(tmp_path, monkeypatch):
                         "-detpixels", "8"], workdir=str(tmp_path))
     p = api.params(exp)
     assert p["Fhkl"].ndim == 3 and float(jnp.max(p["Fhkl"])) > 0
-    assert (tmp_path / "Fdump.bin").exists()  # set-up writes the dump as C does
+    assert not (tmp_path / "Fdump.bin").exists()  # the set-up writes no file ...
+    assert write_structure_factor_dump(exp) and (tmp_path / "Fdump.bin").exists()  # ... this does
 
 
 def test_simulate_equals_the_c_float_image(tmp_path, monkeypatch):

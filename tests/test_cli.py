@@ -13,7 +13,7 @@ import pytest
 from conftest import CASES
 
 import cli
-from nanobragg_jax.diagnostics._tools import compare_images, load_image, parse_trace, trace_diff
+from nanobragg_jax.diagnostics import compare_images, load_image, parse_trace, trace_diff
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

@@ -25,7 +25,7 @@ from conftest import CASES, INPUTS, golden_case_names
 from test_parity import assert_parity, golden_argv, golden_float
 
 import cli
-from nanobragg_jax.io._smv import parse_header_fields
+from nanobragg_jax.io import parse_header_fields
 
 ALL = [n for n in golden_case_names() if n != "pilatus_full"]
 # Cases whose stdout statistics are compared line by line: plain cubic, ROI + Pilatus geometry, mask,

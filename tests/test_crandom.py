@@ -12,14 +12,8 @@ import numpy as np
 import pytest
 
 from nanobragg_jax.noise import _cstream as crandom
-from nanobragg_jax.noise._cstream import (
-    IM,
-    RNMX_F32,
-    CRandom,
-    mosaic_umats,
-    random_misset,
-    umat2misset,
-)
+from nanobragg_jax.noise._cstream import IM, RNMX_F32, CRandom
+from nanobragg_jax.setup._random_orientation import mosaic_rotation_umat, mosaic_umats, random_misset, umat2misset
 
 CASES = pathlib.Path(__file__).parent / "data" / "golden" / "cases"
 f32 = np.float32
@@ -172,7 +166,7 @@ def test_mosaic_umats_full_precision():
 
 
 def test_mosaic_drawn_domain0_and_zero_spread():
-    umat, _ = CRandom().mosaic_rotation_umat(math.radians(1.0), -12345678)
+    umat, _ = mosaic_rotation_umat(CRandom(), math.radians(1.0), -12345678)
     assert umat[0].tolist()[:3] == [0.99986449752590911, 0.016451908512331283, -0.00056682763088982736]
     # zero spread still draws 3 numbers per domain, and gives exact identities
     umats, seed = mosaic_umats(CRandom(), 0.0, 4, -12345678)

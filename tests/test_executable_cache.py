@@ -116,7 +116,7 @@ def test_store_is_pruned_to_the_newest_entries(tmp_path, monkeypatch):
 
 
 def test_render_frame_recompiles_when_a_stored_executable_fails(tmp_path, monkeypatch):
-    from nanobragg_jax.programs._frame import render_frame
+    from nanobragg_jax.programs import render_frame
 
     exp = _golden_experiment("cubic_mosflm", tmp_path, monkeypatch)
     store = tmp_path / "store"
@@ -161,7 +161,7 @@ def test_render_frame_blocks_carry_the_phi_state(tmp_path, monkeypatch):
     """The progress meter's blocks (the same program run once per block, the carry passed
     between them) give the one-block image bit for bit, on a case where the phi = 0 carryover
     crosses block boundaries, and report rows done up to the total."""
-    from nanobragg_jax.programs._frame import render_frame
+    from nanobragg_jax.programs import render_frame
 
     exp = _golden_experiment("phi_osc", tmp_path, monkeypatch)
     one, omega = render_frame(exp, chunk_rows=5)
@@ -178,8 +178,8 @@ def test_render_frame_blocks_carry_the_phi_state(tmp_path, monkeypatch):
 
 def test_render_frame_without_a_describable_setup_renders_uncached(tmp_path, monkeypatch):
     """If the static set-up cannot be pickled into a key, the frame still renders (no store)."""
-    from nanobragg_jax.programs import _model_builder as compiled_model
-    from nanobragg_jax.programs._frame import render_frame
+    from nanobragg_jax.programs import _frame
+    from nanobragg_jax.programs import render_frame
 
     exp = _golden_experiment("cubic_mosflm", tmp_path, monkeypatch)
     reference, omega = render_frame(exp)
@@ -187,7 +187,7 @@ def test_render_frame_without_a_describable_setup_renders_uncached(tmp_path, mon
     def unpicklable(exp):
         raise TypeError("cannot pickle")
 
-    monkeypatch.setattr(compiled_model, "closure_bytes", unpicklable)
+    monkeypatch.setattr(_frame, "closure_bytes", unpicklable)
     got, omega2 = render_frame(exp, cache_dir=str(tmp_path / "store"))
     np.testing.assert_array_equal(got, reference)
     assert omega2 == omega and not (tmp_path / "store").exists()

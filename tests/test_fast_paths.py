@@ -43,9 +43,10 @@ def test_clean_reader_takes_clean_files_and_refuses_the_rest():
 
 
 def test_compiled_model_equals_eager_build(tmp_path, monkeypatch):
+    """The frame program's model build (host arrays as arguments, jitted) equals the eager one."""
     from nanobragg_jax.api import from_cli
-    from nanobragg_jax.programs._model_builder import compiled_model
-    from nanobragg_jax.setup._build import build_model
+    from nanobragg_jax.programs._model_builder import model_builder
+    from nanobragg_jax.setup import build_model
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "t.hkl").write_text("".join(f"{h} {k} {l} {1 + h * h + k + l}\n"
@@ -53,7 +54,8 @@ def test_compiled_model_equals_eager_build(tmp_path, monkeypatch):
     exp = from_cli("-cell 60 62 64 88 91 93 -hkl t.hkl -N 3 -lambda 1 -distance 80 -detpixels 12 -pixel 0.3 "
                    "-misset 5 7 9 -mosaic 0.3 -mosaic_dom 3 -divergence 0.2 -divsteps 2 -phi 1 -osc 2 "
                    "-phisteps 2 -twotheta 4 -nonoise -nopgm", workdir=str(tmp_path))
-    fast = compiled_model(exp)
+    build, big = model_builder(exp)
+    fast = jax.jit(build)(dict(exp.params), big)
     slow = build_model(exp, dict(exp.params))
     fl, ft = jax.tree_util.tree_flatten(fast)
     sl, st = jax.tree_util.tree_flatten(slow)

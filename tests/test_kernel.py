@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nanobragg_jax.render import physics as ph
-from nanobragg_jax.render._kernel import render
+from nanobragg_jax.render import render
 from nanobragg_jax.layout import default_chunk_rows, samples_per_pixel
 
 SMALL = (
@@ -22,16 +22,17 @@ SMALL = (
 
 @pytest.fixture
 def small_model(tmp_path, monkeypatch):
-    from nanobragg_jax.api import from_cli, model
+    from nanobragg_jax.api import from_cli
+    from nanobragg_jax.setup import build_model
 
     monkeypatch.chdir(tmp_path)
-    return model(from_cli(SMALL, workdir=str(tmp_path)))
+    return build_model(from_cli(SMALL, workdir=str(tmp_path)))
 
 
 @pytest.mark.parametrize("mode", ["spec", "c-parity"])
 def test_no_recompile_when_any_traced_number_changes(small_model, mode):
     m = small_model
-    m = type(m)(m.detector, m.beam, m.crystal, m.sweep, dataclasses.replace(m.layout, mode=mode))
+    m = type(m)(m.detector, m.beam, m.crystal, m.spindle, dataclasses.replace(m.layout, mode=mode))
 
     @jax.jit
     @eqx.debug.assert_max_traces(max_traces=1)

@@ -9,8 +9,13 @@ import jax
 import numpy as np
 import pytest
 
-from nanobragg_jax.noise._cstream import IM, CRandom, compiled_noise_raster, mosaic_umats
-from nanobragg_jax.noise._image import counter_noise_image, noise_image, noise_summary_line, resolve_roi
+from nanobragg_jax.noise._cstream import IM, compiled_noise_raster
+
+from nanobragg_jax.noise import CRandom
+
+from nanobragg_jax.setup._random_orientation import mosaic_umats
+from nanobragg_jax.noise import counter_noise_image, noise_image, noise_summary_line
+from nanobragg_jax.noise import pixel_box
 
 CASES = pathlib.Path(__file__).parent / "data" / "golden" / "cases"
 HAS_NUMBA = compiled_noise_raster() is not None
@@ -124,12 +129,12 @@ def test_overloads_and_truncation():
     assert out[0, 0] == int(photons - 1.45e6)
 
 
-def test_resolve_roi_c_defaults():
-    assert resolve_roi(None, 10, 20) == (0, 19, 0, 9)
-    assert resolve_roi((-1, -1, -1, -1), 10, 20) == (0, 19, 0, 9)  # C: max = N (clipped)
-    assert resolve_roi((2, 5, -1, 3), 10, 20) == (2, 5, 0, 3)
+def test_pixel_box_c_defaults():
+    assert pixel_box(None, 10, 20) == (0, 19, 0, 9)
+    assert pixel_box((-1, -1, -1, -1), 10, 20) == (0, 19, 0, 9)  # C: max = N (clipped)
+    assert pixel_box((2, 5, -1, 3), 10, 20) == (2, 5, 0, 3)
     with pytest.raises(ValueError):
-        resolve_roi((1, 2), 10, 20)
+        pixel_box((1, 2), 10, 20)
     with pytest.raises(ValueError):
         noise_image(np.zeros(5, np.float32), None, 40.0, CRandom(), -1)
 

@@ -21,14 +21,15 @@ def test_pilatus_full_frame_c_parity(tmp_path, monkeypatch):
         pytest.skip(f"full-frame golden not available at {CASE}")
     import json
 
-    from nanobragg_jax.api import from_cli, render_experiment
+    from nanobragg_jax.api import from_cli
+    from nanobragg_jax.programs import render_frame
 
     for f in (SHARED / "inputs").iterdir():
         shutil.copy(f, tmp_path / f.name)
     monkeypatch.chdir(tmp_path)
     args = json.loads((CASE / "case.json").read_text())["args"].split()
     exp = from_cli(args + ["-nopgm", "-noprogress"], workdir=str(tmp_path), mode="c-parity")
-    img = render_experiment(exp)
+    img = render_frame(exp)[0]
     gold = np.frombuffer(gzip.open(CASE / "float.bin.gz").read(), np.float32)
     assert img.shape == (2527, 2463)
     assert_parity(img, gold)

@@ -9,8 +9,8 @@ import pytest
 
 from conftest import INPUTS, golden_case_names, load_case
 from nanobragg_jax.errors import InputError
-from nanobragg_jax.args._flags import atof, atoi
-from nanobragg_jax.args._settings import parse_args
+from nanobragg_jax.args import atof, atoi
+from nanobragg_jax.args import parse_args
 
 D = math.pi / 180
 

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from conftest import CASES, INPUTS, golden_case_names, load_case
-from nanobragg_jax.setup._detector import RTD, rotate_about_axis
-from nanobragg_jax.setup._build import build_experiment, build_model, geometry_report
+from nanobragg_jax.constants import RTD
+from nanobragg_jax.vectors import rotate_about_axis
+from nanobragg_jax.setup import build_experiment, build_model, geometry_report
 
 CASE_NAMES = golden_case_names()
 OUTPUT_FLAGS = ["-nopgm", "-noprogress", "-floatfile", "float.bin", "-intfile", "int.img"]
@@ -20,7 +21,7 @@ OUTPUT_FLAGS = ["-nopgm", "-noprogress", "-floatfile", "float.bin", "-intfile", 
 
 def _parse_args():
     try:
-        from nanobragg_jax.args._settings import parse_args
+        from nanobragg_jax.args import parse_args
     except ImportError as err:  # the parser is written by another helper
         pytest.skip("settings.parse_args not available: %s" % err)
     return parse_args

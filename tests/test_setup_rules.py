@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from nanobragg_jax.setup import _sampling as smp
-from nanobragg_jax.noise._cstream import CRandom, mosaic_umats
+from nanobragg_jax.noise import CRandom
+from nanobragg_jax.setup._random_orientation import mosaic_umats
 from nanobragg_jax.errors import InputError
-from nanobragg_jax.setup._detector import DBL_MIN, RTD
+from nanobragg_jax.constants import DBL_MIN, RTD
 from nanobragg_jax.setup._mosaic import draw_uniforms, draws_from_uniforms, rotation_matrices
-from nanobragg_jax.args._settings import Settings
-from nanobragg_jax.setup._build import build_experiment, build_model, geometry_report
+from nanobragg_jax.args import Settings
+from nanobragg_jax.setup import build_experiment, build_model, geometry_report, write_structure_factor_dump
 from nanobragg_jax.setup._sources import divergence_grid, source_vectors
 
 DEG = 1.0 / RTD
@@ -234,7 +235,7 @@ def test_build_model_is_differentiable(tmp_path, conv):
         return (jnp.sum(m.detector.pix0) + jnp.sum(m.detector.odet) + m.detector.close_distance
                 + jnp.sum(m.crystal.cell) * 1e9 + jnp.sum(m.crystal.recip) + jnp.sum(m.crystal.umats)
                 + jnp.sum(m.beam.incident) + m.beam.wavelength[0] * 1e10 + m.crystal.I_bg * 1e-20
-                + m.sweep.phi0 + m.sweep.phistep + jnp.sum(m.crystal.N))
+                + m.spindle.phi0 + m.spindle.phistep + jnp.sum(m.crystal.N))
 
     p = {k: jnp.asarray(v) for k, v in exp.params.items()}
     grads = jax.grad(f)(p)
@@ -283,6 +284,7 @@ def test_fdump_cache_is_read_without_hkl(tmp_path):
     """F1: -hkl writes Fdump.bin; a later run without -hkl reads it even with -default_F."""
     (tmp_path / "f.hkl").write_text("0 0 0 10\n1 0 0 20\n0 1 0 30\n")
     first = build(tmp_path, hklfilename="f.hkl", fpixels=8, spixels=8)
+    assert write_structure_factor_dump(first)
     assert (tmp_path / "Fdump.bin").exists() and first.static.hkls == 3
     second = build(tmp_path, default_F=5.0, fpixels=8, spixels=8)
     assert second.layout.has_table and second.static.hkls == 2 * 2 * 1
@@ -295,7 +297,7 @@ def test_fdump_cache_is_read_without_hkl(tmp_path):
 
 def test_random_state_continues_after_misset_and_mosaic(tmp_path):
     """Order of RNG use: random misset (3 calls), then 3 calls per mosaic domain (c-behaviour 2)."""
-    from nanobragg_jax.noise._cstream import random_misset
+    from nanobragg_jax.setup._random_orientation import random_misset
 
     exp = build(tmp_path, fpixels=8, spixels=8, misset_random=True, misset_seed=-4242,
                 mosaic_spread=0.5 * DEG, mosaic_domains=4, mosaic_seed=-777)

@@ -22,7 +22,7 @@ def experiment(name, tmp_path, monkeypatch, mode):
 
 
 def our_trace(exp, slow, fast, path):
-    from nanobragg_jax.diagnostics._trace import print_trace
+    from nanobragg_jax.diagnostics import print_trace
 
     lines = []
     value = print_trace(exp, slow, fast, emit=lines.append)
@@ -32,7 +32,7 @@ def our_trace(exp, slow, fast, path):
 
 def first_values(path):
     """key -> first value list of a trace file (TRACE_C: or TRACE_PY: lines)."""
-    from nanobragg_jax.diagnostics._tools import parse_trace
+    from nanobragg_jax.diagnostics import parse_trace
 
     out = {}
     for key, values, _line in parse_trace(str(path)):
@@ -79,7 +79,7 @@ def _trace_cases():
 @pytest.mark.parametrize("name,pixel,fname", _trace_cases())
 def test_every_golden_trace(name, pixel, fname, tmp_path, monkeypatch):
     """Our c-parity trace has C's keys and agrees with C within 1e-6 on every quantity."""
-    from nanobragg_jax.diagnostics._tools import trace_diff
+    from nanobragg_jax.diagnostics import trace_diff
 
     exp = experiment(name, tmp_path, monkeypatch, "c-parity")
     ours = tmp_path / "ours.txt"

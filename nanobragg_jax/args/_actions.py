@@ -8,7 +8,7 @@ import math
 import re
 from typing import Callable, Optional
 
-RTD = 180.0 / math.pi  # C's RTD: degrees per radian
+from nanobragg_jax.constants import RTD
 
 GROUPS = ("input files", "detector", "beam", "crystal", "sampling", "output", "ours")
 
@@ -109,6 +109,11 @@ class Flag:
         return tuple(p.text for p in self.patterns) + self.also
 
     @property
+    def stops(self) -> bool:
+        """C skips the remaining rows for the token after this one fires (`continue`)."""
+        return getattr(self.apply, "stops", False)
+
+    @property
     def nvalues(self) -> int:
         """Tokens our strict check wants after the flag (cell/misset: the minimum)."""
         if self.values in ("", "dummy"):
@@ -151,10 +156,12 @@ def switch(**fields) -> Apply:
 
 
 def stop_after(apply: Apply) -> Apply:
+    """The flag's C `if` ends with `continue`: no later row is tested for the same token."""
     def wrapped(s, v):
         apply(s, v)
         return True
 
+    wrapped.stops = True
     return wrapped
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 import os
 
-from nanobragg_jax.errors import InputError
 from nanobragg_jax.args._flags import ACCIDENT_NOTES, INTEGER, RTD, is_number
+from nanobragg_jax.errors import InputError
 
 _PLACEHOLDER = {"fff": "x y z", "iiii": "xmin xmax ymin ymax", "ii": "fast slow", "f": "a number",
                 "i": "a whole number", "in": "a file name", "out": "a file name", "path": "a file name",

@@ -5,7 +5,7 @@ pre-scan at L400-414): the substrings it looks for and how (strstr, exact strcmp
 exact string length), how many tokens must follow (`argc > i+guard`), what it does to `Settings`
 (with C's atof/atoi conversions), and whether C stops testing that token afterwards (`continue`).
 The same table drives the argv scan (argv_scan.py), the grouped `--help` text and specs/flags.md
-(`python -m nanobragg_jax.flags > specs/flags.md`).  The building blocks are in flag_actions.py.
+(`python -m nanobragg_jax.args > specs/flags.md`).  The building blocks are in _actions.py.
 """
 
 from __future__ import annotations
@@ -13,9 +13,30 @@ from __future__ import annotations
 import dataclasses
 
 from nanobragg_jax.args._actions import (
-    GROUPS, INTEGER, NUMBER, RTD, F, Flag, Pattern, atof, atoi, convention_flag, is_number, negated_seed,
-    read_cell, read_detector_abs, read_energy, read_misset, read_pivot, read_printout_pixel, read_roi,
-    set_fields, stop_after, switch, vector_flag)
+    GROUPS,
+    INTEGER,
+    NUMBER,
+    RTD,
+    F,
+    Flag,
+    Pattern,
+    atof,
+    atoi,
+    convention_flag,
+    is_number,
+    negated_seed,
+    read_cell,
+    read_detector_abs,
+    read_energy,
+    read_misset,
+    read_pivot,
+    read_printout_pixel,
+    read_roi,
+    set_fields,
+    stop_after,
+    switch,
+    vector_flag,
+)
 
 __all__ = ["PRESCAN", "TABLE", "OURS", "OUR_NAMES", "ACCIDENT_NOTES", "Option", "all_spellings",
            # re-exported building blocks
@@ -311,8 +332,3 @@ def all_spellings() -> list:
     names = [s for f in PRESCAN + TABLE for s in f.spellings]
     return sorted(set(names) | set(OUR_NAMES) | {"-h", "--help"})
 
-
-if __name__ == "__main__":
-    from nanobragg_jax.args._help import markdown
-
-    print(markdown(), end="")

@@ -20,15 +20,32 @@ import os
 import shlex
 import time
 
-from nanobragg_jax.errors import InputError
-from nanobragg_jax.args._flags import INTEGER, OUR_NAMES, PRESCAN, RTD, TABLE, all_spellings, is_number
 from nanobragg_jax.args._checks import check_final, check_values, parse_time_warnings
+from nanobragg_jax.args._flags import (
+    INTEGER,
+    OUR_NAMES,
+    PRESCAN,
+    RTD,
+    TABLE,
+    all_spellings,
+    is_number,
+)
 from nanobragg_jax.args._settings import Settings
+from nanobragg_jax.errors import InputError
 
 _UNTRACKED = {"warnings", "mask_image", "argv"}
 
 
-def scan(argv) -> Settings:
+def parse_args(argv: "list[str] | str") -> Settings:
+    """nanoBragg flags (a list of tokens, or one string split like a shell) -> Settings.
+
+    Reproduces nanoBragg.c's parsing (substring matches, arity guards, atof/atoi, last flag wins,
+    the -img/-mask header ingestion).
+
+    Raises:
+        InputError: bad input (unknown flag, wrong value count, non-number, missing file, ...),
+            with one line naming the flag and the value.
+    """
     tokens = shlex.split(argv) if isinstance(argv, str) else [str(t) for t in argv]
     s = Settings()
     # C: seed = -time(NULL) and misset_seed = seed, both captured before any flag is read.
@@ -96,10 +113,10 @@ def _ingest_header(s, origin, path, is_mask):
     flag = "-mask" if is_mask else "-img"
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
         raise InputError(f"{flag} '{path}': cannot read file (missing or not a file)")
-    from nanobragg_jax.io import _smv as smv  # host-side NumPy reader, imported only when needed
+    from nanobragg_jax.io import read_smv, value_of  # NumPy readers, imported only when needed
 
     try:
-        image = smv.read_smv(path)
+        image = read_smv(path)
     except InputError:
         raise
     except (OSError, ValueError) as exc:
@@ -107,7 +124,7 @@ def _ingest_header(s, origin, path, is_mask):
     before = _snapshot(s)
 
     def header(key, field, scale=1.0):
-        value = smv.value_of(image.header, key)  # last substring occurrence, NaN when absent
+        value = value_of(image.header, key)  # last substring occurrence, NaN when absent
         if not math.isnan(value):
             setattr(s, field, value * scale)
         return value
@@ -120,7 +137,7 @@ def _ingest_header(s, origin, path, is_mask):
     header("CLOSE_DISTANCE", "close_distance", 1e-3)
     header("WAVELENGTH", "lambda0", 1e-10)
     header("BEAM_CENTER_X", "Xbeam", 1e-3)
-    y = smv.value_of(image.header, "BEAM_CENTER_Y")
+    y = value_of(image.header, "BEAM_CENTER_Y")
     if not math.isnan(y):
         # C quirk G11: the mask header's BEAM_CENTER_Y is measured from the other edge.
         s.Ybeam = s.detsize_s - y * 1e-3 if is_mask else y * 1e-3
@@ -224,4 +241,4 @@ def _record(s, before, origin, source):
             origin[field] = source
 
 
-__all__ = ["scan", "suggest"]
+__all__ = ["parse_args", "suggest"]

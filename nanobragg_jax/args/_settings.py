@@ -4,8 +4,7 @@
 photons/m^2), so every later stage can follow the C set-up order exactly.  NaN means "not given",
 exactly as in C.  Vectors are `None` when the user did not give them (the convention decides).
 
-`parse_args` fills it from a nanoBragg command line: the flag table is nanobragg_jax/flags.py and the
-argv scan that reproduces nanoBragg.c's one pass over argv is nanobragg_jax/argv_scan.py.
+`parse_args` (_scan.py) fills it from a nanoBragg command line with the flag table of _flags.py.
 """
 
 from __future__ import annotations
@@ -14,9 +13,9 @@ import dataclasses
 import time
 from typing import Optional
 
+from nanobragg_jax.constants import DEFAULT_FLUENCE
+
 NAN = float("nan")
-# Default fluence of nanoBragg.c: makes r_e^2 * fluence == 1.
-DEFAULT_FLUENCE = 125932015286227086360700780544.0
 
 Vec3 = Optional[tuple]
 
@@ -168,15 +167,3 @@ class Settings:
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
-
-
-
-def parse_args(argv: "list[str] | str") -> Settings:
-    """nanoBragg flags (a list of tokens, or one string split like a shell) -> Settings.
-
-    Reproduces nanoBragg.c's parsing (substring matches, arity guards, atof/atoi, last flag wins,
-    the -img/-mask header ingestion) and raises `nanobragg_jax.errors.InputError` for bad input.
-    """
-    from nanobragg_jax.args._scan import scan
-
-    return scan(argv)

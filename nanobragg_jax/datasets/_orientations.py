@@ -115,8 +115,8 @@ def write_sweep(exp, missets, prefix: str = "sweep_", p: Optional[Params] = None
     progress: True for a bar on stderr, False for none, or a callable taking images done.
     Returns the paths written, in order.
     """
-    from nanobragg_jax.outputs._images import int_image
     from nanobragg_jax.io import write_float_image, write_smv
+    from nanobragg_jax.outputs import int_image
 
     missets = np.asarray(missets, dtype=np.float64).reshape(-1, 3)
     K = missets.shape[0]
@@ -146,7 +146,7 @@ def run_sweep(settings, missets_file: Optional[str] = None, axis: str = "x", ste
               count: int = 10, prefix: str = "sweep_", smv: bool = False, batch: int = 8) -> List[str]:
     """The `nanobragg sweep` command after flag parsing: set up as the render command does, then
     write one image per orientation (progress bar unless -noprogress).  Returns the paths."""
-    from nanobragg_jax.setup._build import build_experiment
+    from nanobragg_jax.setup import build_experiment
 
     exp = build_experiment(settings, workdir=".")
     for w in dict.fromkeys(exp.warnings):

@@ -15,11 +15,10 @@ from typing import Callable, Optional
 import jax.numpy as jnp
 import numpy as np
 
+from nanobragg_jax.constants import R_E, R_E_SQR
 from nanobragg_jax.render import physics as ph
 from nanobragg_jax.render import structure_factors as sf
-from nanobragg_jax.render._carry import carry_for_mode
-
-R_E = 2.81794117756025e-15
+from nanobragg_jax.render import carry_for_mode, lattice_factor, render_block
 
 
 def _g(x) -> str:
@@ -32,8 +31,6 @@ def _vec(v) -> str:
 
 def _state_before(model, slow: int, fast: int):
     """(phi-carry state, interpolation switch) the run has when it reaches pixel (slow, fast)."""
-    from nanobragg_jax.render._kernel import _render_block
-
     L = model.layout
     carry = carry_for_mode(L.mode)
     state = carry.init(jnp.asarray(model.crystal.cell, jnp.float64))
@@ -48,9 +45,9 @@ def _state_before(model, slow: int, fast: int):
         if L.has_mask:
             active &= np.asarray(model.detector.mask, bool)
         before = active.reshape(-1)[: slow * L.fpixels + fast].any()
-        phis = model.sweep.phi0 + model.sweep.phistep * jnp.arange(L.phisteps, dtype=jnp.float64)
+        phis = model.spindle.phi0 + model.spindle.phistep * jnp.arange(L.phisteps, dtype=jnp.float64)
         cell = jnp.asarray(model.crystal.cell, jnp.float64)
-        phi_cells = ph.rotate_axis(cell[None], jnp.asarray(model.sweep.spindle, jnp.float64)[None, None], phis[:, None])
+        phi_cells = ph.rotate_axis(cell[None], jnp.asarray(model.spindle.axis, jnp.float64)[None, None], phis[:, None])
         state, _, _ = carry.step(state, phis, phi_cells, jnp.asarray(bool(before)))
         return state, bool(on)
     passes = [(xmin, xmax, ymin, min(ymax, slow - 1)), (xmin, min(xmax, fast - 1), max(ymin, slow), min(ymax, slow))]
@@ -58,8 +55,8 @@ def _state_before(model, slow: int, fast: int):
         if roi[0] > roi[1] or roi[2] > roi[3]:
             continue
         m = dataclasses.replace(L, roi=roi)
-        sub = type(model)(model.detector, model.beam, model.crystal, model.sweep, m)
-        state, on, _, _ = _render_block(sub, state, on, jnp.asarray(0), L.spixels, 1, False)
+        sub = type(model)(model.detector, model.beam, model.crystal, model.spindle, m)
+        state, on, _, _ = render_block(sub, state, on, jnp.asarray(0), L.spixels, 1, False)
     return state, bool(on)
 
 
@@ -81,8 +78,8 @@ def trace_pixel(model, slow: int, fast: int, emit: Callable[[str], None] = print
     umats = np.asarray(cr.umats, float)
     recip = np.asarray(cr.recip, float)
     cell = np.asarray(cr.cell, float)
-    phi0, phistep = float(model.sweep.phi0), float(model.sweep.phistep)
-    spindle = jnp.asarray(model.sweep.spindle, jnp.float64)
+    phi0, phistep = float(model.spindle.phi0), float(model.spindle.phistep)
+    spindle = jnp.asarray(model.spindle.axis, jnp.float64)
 
     out = lambda key, value: emit(f"{prefix}: {key} {value}")
     emit(f"DETECTOR_FAST_AXIS {_vec(det['fdet'])}")
@@ -192,7 +189,7 @@ def trace_pixel(model, slow: int, fast: int, emit: Callable[[str], None] = print
                                     out_key = f"{prefix}_SOURCE2: {key} {_g(val)}"
                                     emit(out_key)
     fluence = float(model.beam.fluence)
-    value = ph.R_E_SQR * fluence * I / L.steps
+    value = R_E_SQR * fluence * I / L.steps
     if not L.oversample_thick:
         value *= capture
     if not L.oversample_polar:
@@ -201,7 +198,7 @@ def trace_pixel(model, slow: int, fast: int, emit: Callable[[str], None] = print
         value *= omega
     out("I_before_scaling", _g(I))
     out("r_e_meters", _g(R_E))
-    out("r_e_sqr", _g(ph.R_E_SQR))
+    out("r_e_sqr", _g(R_E_SQR))
     out("fluence_photons_per_m2", _g(fluence))
     out("steps", str(L.steps))
     out("oversample_thick", str(int(L.oversample_thick)))
@@ -228,9 +225,7 @@ def _lattice(model, hkl, N, recip):
                 v = 1.0
             parts.append(v)
         return parts[0] * parts[1] * parts[2], parts
-    from nanobragg_jax.render._kernel import _lattice_factor
-
-    F = float(_lattice_factor(model, jnp.asarray(hkl)[None])[0])
+    F = float(lattice_factor(model, jnp.asarray(hkl)[None])[0])
     return F, [float("nan")] * 3
 
 
@@ -246,6 +241,6 @@ def _structure_factor(model, hkl, hkl0, interp_on: bool):
 
 def print_trace(exp, slow: int, fast: int, emit: Callable[[str], None] = print, p: Optional[dict] = None) -> float:
     """CLI entry: trace pixel (slow, fast) of an Experiment."""
-    from nanobragg_jax.api import model
+    from nanobragg_jax.setup import build_model
 
-    return trace_pixel(model(exp, p), slow, fast, emit=emit)
+    return trace_pixel(build_model(exp, p), slow, fast, emit=emit)

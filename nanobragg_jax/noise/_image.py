@@ -14,23 +14,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from nanobragg_jax.noise._cstream import _OVERLOAD, CRandom, _noise_raster, compiled_noise_raster
+from nanobragg_jax.layout import resolve_roi, roi_slices
+from nanobragg_jax.noise._cstream import OVERLOAD, CRandom, compiled_noise_raster, noise_raster
 
 
-def resolve_roi(roi, spixels: int, fpixels: int) -> tuple[int, int, int, int]:
-    """(xmin, xmax, ymin, ymax) inclusive, with C's defaults for negative entries (L1166-1169) and
-    clipped to the image (C's loop never visits pixels outside it).  None = the whole image."""
+def pixel_box(roi, spixels: int, fpixels: int) -> tuple[int, int, int, int]:
+    """(xmin, xmax, ymin, ymax), inclusive, of the pixels C's noise loop visits: `roi` with C's
+    defaults for negative entries (`layout.resolve_roi`) clipped to the image; None = the whole
+    image.  An empty region gives xmin > xmax."""
     if roi is None:
         roi = (-1, -1, -1, -1)
     try:
         xmin, xmax, ymin, ymax = (int(v) for v in roi)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"roi must be four integers (xmin, xmax, ymin, ymax), got {roi!r}") from exc
-    xmin = 0 if xmin < 0 else xmin
-    xmax = fpixels if xmax < 0 else xmax
-    ymin = 0 if ymin < 0 else ymin
-    ymax = spixels if ymax < 0 else ymax
-    return xmin, min(xmax, fpixels - 1), ymin, min(ymax, spixels - 1)
+    box = roi_slices(resolve_roi(xmin, xmax, ymin, ymax, fpixels, spixels), (spixels, fpixels))
+    if box is None:
+        return 0, -1, 0, -1
+    rows, cols = box
+    return cols.start, cols.stop - 1, rows.start, rows.stop - 1
 
 
 def noise_image(
@@ -56,7 +58,7 @@ def noise_image(
     if img.ndim != 2:
         raise ValueError(f"noise_image needs a 2-D (slow, fast) image, got shape {img.shape}")
     spixels, fpixels = img.shape
-    xmin, xmax, ymin, ymax = resolve_roi(roi, spixels, fpixels)
+    xmin, xmax, ymin, ymax = pixel_box(roi, spixels, fpixels)
     out = np.zeros((spixels, fpixels), dtype=np.uint16)
     loop = compiled_noise_raster() if use_numba in (None, True) else None
     if use_numba and loop is None:
@@ -67,7 +69,7 @@ def noise_image(
         )
     else:
         with np.errstate(over="ignore", invalid="ignore"):
-            overloads, total, seed = _noise_raster(
+            overloads, total, seed = noise_raster(
                 img, xmin, xmax, ymin, ymax, float(adc), rng.istate, rng.fstate, int(seed), out
             )
     return out, int(overloads), float(total), int(seed)
@@ -93,7 +95,7 @@ def counter_noise_image(float_img, key, adc: float, roi=None) -> tuple[np.ndarra
     if img.ndim != 2:
         raise ValueError(f"counter_noise_image needs a 2-D (slow, fast) image, got shape {img.shape}")
     spixels, fpixels = img.shape
-    xmin, xmax, ymin, ymax = resolve_roi(roi, spixels, fpixels)
+    xmin, xmax, ymin, ymax = pixel_box(roi, spixels, fpixels)
     inside = np.zeros(img.shape, dtype=bool)
     inside[ymin : ymax + 1, xmin : xmax + 1] = True
     counts, over, total = _counter_noise(jnp.asarray(img), key, jnp.asarray(inside), float(adc))
@@ -112,8 +114,8 @@ def _counter_noise_impl(img, key, inside, adc):
     photons = jnp.where(lam > 1e6, gauss, poisson)
     photons = jnp.where(inside, photons, 0.0)
     test = photons + adc
-    over = jnp.sum(inside & (test > _OVERLOAD))
-    test = jnp.clip(test, 0.0, _OVERLOAD)
+    over = jnp.sum(inside & (test > OVERLOAD))
+    test = jnp.clip(test, 0.0, OVERLOAD)
     counts = jnp.where(inside, jnp.trunc(test), 0.0).astype(jnp.uint16)
     return counts, over, jnp.sum(photons, dtype=jnp.result_type(float))  # float64 under x64
 

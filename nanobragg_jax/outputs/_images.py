@@ -15,9 +15,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from nanobragg_jax.io._cnumbers import format_g
+from nanobragg_jax.layout import roi_slices
 
-__all__ = ["Stats", "image_statistics", "int_image", "pgm_image", "format_g",
+__all__ = ["Stats", "image_statistics", "int_image", "pgm_image",
            "last_subpixel_position"]
 
 
@@ -50,16 +50,6 @@ def last_subpixel_position(s: int, f: int, pixel_size: float, oversample: int) -
 _BLOCK_PIXELS = 1 << 18
 
 
-def _roi_rows(shape, roi):
-    """(ROI as a (rows, cols) slice pair clipped to the image, or None when it is empty)."""
-    xmin, xmax, ymin, ymax = (int(v) for v in roi)
-    x0, x1 = max(xmin, 0), min(xmax, shape[1] - 1) + 1
-    y0, y1 = max(ymin, 0), min(ymax, shape[0] - 1) + 1
-    if x1 <= x0 or y1 <= y0:
-        return None
-    return slice(y0, y1), slice(x0, x1)
-
-
 def _row_blocks(rows: slice, width: int):
     step = max(1, _BLOCK_PIXELS // max(width, 1))
     for r in range(rows.start, rows.stop, step):
@@ -80,7 +70,7 @@ def image_statistics(float_img_f32, roi, mask=None,
     """
     img = np.asarray(float_img_f32, dtype=np.float32)
     mask = None if mask is None else np.asarray(mask)
-    box = _roi_rows(img.shape, roi)
+    box = roi_slices(roi, img.shape)
     max_I, max_x, max_y, max_s, max_f = 0.0, 0.0, 0.0, -1, -1
     sumn, total, sumsqr = 0, 0.0, 0.0
     if box is not None:
@@ -153,7 +143,7 @@ def int_image(float_img_f32, roi, scale: float, adc: float,
     Pixels outside the ROI are 0.
     """
     img = np.asarray(float_img_f32, dtype=np.float32)
-    box = _roi_rows(img.shape, roi)
+    box = roi_slices(roi, img.shape)
     if scale <= 0.0:
         peak = _roi_max(img, box) if max_I is None else float(max_I)
         scale = 55000.0 / peak if peak > 0.0 else 1.0
@@ -193,7 +183,7 @@ def pgm_image(float_img_f32, roi, pgm_scale: float, rmsd: float,
     when rmsd <= 0.  byte = (unsigned char)min(255, float*scale), truncated; outside the ROI 0.
     """
     img = np.asarray(float_img_f32, dtype=np.float32)
-    box = _roi_rows(img.shape, roi)
+    box = roi_slices(roi, img.shape)
     if pgm_scale <= 0.0:
         pgm_scale = 250.0 / (5.0 * rmsd) if rmsd > 0.0 else intfile_scale
     out = np.zeros(img.shape, np.uint8)

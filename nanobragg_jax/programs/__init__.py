@@ -1,1 +1,11 @@
-"""programs"""
+"""Compiled programs kept on disk: the CLI's whole frame as one program whose executable is found
+without tracing on a warm start (docs/performance.md).
+
+Importing this package imports neither the kernel nor equinox: on a cache hit nothing traceable is
+loaded.
+"""
+
+from nanobragg_jax.programs._executable_store import (
+    compiled_program as compiled_program,
+)
+from nanobragg_jax.programs._frame import render_frame as render_frame

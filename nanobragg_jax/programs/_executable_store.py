@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 import jax
 import numpy as np
 
-from nanobragg_jax.io._atomic import atomic_write_bytes
+from nanobragg_jax.io import atomic_write_bytes
 
 # Entries kept (newest by modification time); each is one program for one experiment layout.
 MAX_ENTRIES = 64

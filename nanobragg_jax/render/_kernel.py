@@ -17,14 +17,21 @@ from typing import Callable, Optional
 import jax
 import jax.lax as lax
 import jax.numpy as jnp
+from jaxtyping import Array, Float
 
+from nanobragg_jax.constants import R_E_SQR
+from nanobragg_jax.layout import as_dtype, block_plan, run_blocks
 from nanobragg_jax.render import physics as ph
 from nanobragg_jax.render import structure_factors as sf
 from nanobragg_jax.render._carry import carry_for_mode
+from nanobragg_jax.render._pixel_geometry import (
+    capture_fraction,
+    cast_model,
+    rendered_pixels,
+    solid_angle,
+    subpixel_geometry,
+)
 from nanobragg_jax.render._pytrees import Model
-from nanobragg_jax.layout import as_dtype, block_plan
-from nanobragg_jax.render._pixel_geometry import capture_fraction, rendered_pixels, solid_angle, subpixel_geometry
-from nanobragg_jax.render._pixel_geometry import cast_model as _cast_model
 
 # Pixels per chunk are padded to a multiple of this (the widest SIMD vector, in float32 lanes).
 _PIXEL_ALIGN = 16
@@ -74,7 +81,7 @@ def _lattice_terms(model: Model, h, k, l):
     return F_latt, F_latt * F_latt
 
 
-def _lattice_factor(model: Model, hkl):
+def lattice_factor(model: Model, hkl):
     """F_latt for (..., 3) fractional indices (the trace's per-sample entry point)."""
     return _lattice_terms(model, hkl[..., 0], hkl[..., 1], hkl[..., 2])[0]
 
@@ -82,12 +89,12 @@ def _lattice_factor(model: Model, hkl):
 def _sample_loop_inputs(model: Model, carry, state, reach, scattering_at):
     """Per-chunk inputs of the sample loop: crystal vectors per (phi, domain) and the chunk's
     first evaluation (C order), which starts from the carried vectors."""
-    L, cr, sw = model.layout, model.crystal, model.sweep
+    L, cr, sw = model.layout, model.crystal, model.spindle
     dt = as_dtype(L)
     QS, P = reach.shape
     phis = sw.phi0 + sw.phistep * jnp.arange(L.phisteps, dtype=dt)
     cell = cr.cell.astype(dt)
-    phi_cells = ph.rotate_axis(cell[None, :, :], sw.spindle[None, None, :], phis[:, None])  # (PHI,3,3)
+    phi_cells = ph.rotate_axis(cell[None, :, :], sw.axis[None, None, :], phis[:, None])  # (PHI,3,3)
     state, first_cells, other_cells = carry.step(state, phis, phi_cells, reach.any())
     umats = cr.umats.astype(dt)
     # a = U_m . ap (C5: mosaic applied after phi, in the lab frame); rows (phi, domain) in C order
@@ -279,7 +286,7 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
     if L.interpolate:
         interp_on = new_interp_on
 
-    pixel = ph.R_E_SQR * beam.fluence * I / L.steps
+    pixel = R_E_SQR * beam.fluence * I / L.steps
     if not L.oversample_thick:
         # C quirk A4: only the LAST layer's capture fraction (taken at its first sub-pixel).
         pixel = pixel * capture[(L.thicksteps - 1) * L.oversample**2]
@@ -302,7 +309,20 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
 
 
 @functools.partial(jax.jit, static_argnames=("chunk_rows", "chunks", "checkpoint"))
-def _render_block(model: Model, state, interp_on, row0, chunk_rows: int, chunks: int, checkpoint: bool = False):
+def render_block(model: Model, state, interp_on, row0, chunk_rows: int, chunks: int,
+                 checkpoint: bool = False):
+    """Render `chunks` chunks of `chunk_rows` pixel rows from row `row0`, threading the run-order
+    state: the phi carry's state and the interpolation switch (see `initial_carry`).
+
+    Arguments:
+        model: a cast Model (`cast_model`).
+        state, interp_on: the carry before the first row (from `initial_carry` or a previous block).
+        row0: () int, first row.  chunk_rows, chunks: static sizes.  checkpoint: recompute each chunk
+            in the backward pass (reverse-mode memory flat in the image size).
+    Returns:
+        (state, interp_on, image rows (chunks * chunk_rows, fpixels) in the layout's dtype, the
+        rows' solid-angle sum over rendered samples (C's omega_sum)).  Rows past the image are 0.
+    """
     carry = carry_for_mode(model.layout.mode)
 
     def body(c, i):
@@ -331,26 +351,32 @@ def render(
     blocks: int = 1,
     progress: Optional[Callable[[int, int], None]] = None,
     checkpoint: bool = False,
-):
-    """Render the float image (spixels, fpixels) in the layout's dtype.
+) -> Float[Array, "spixels fpixels"]:
+    """The float image of a Model: photons per pixel, C's pixel loop (nanoBragg.c L2643-3071).
 
-    Differentiable and traceable (call it inside jit/grad/vmap).  `blocks` > 1 splits the scan
-    into that many jitted calls so a progress callback can report rows done after each.
+    Differentiable and traceable (call it inside jit, grad, jvp or vmap).
+
+    Arguments:
+        model: the experiment's pytrees (`nanobragg_jax.setup.build_model`).
+        chunk_rows: pixel rows per chunk of the scan (memory knob; default from a sample budget,
+            `layout.default_chunk_rows`).
+        blocks: split the scan into this many jitted calls, so `progress` can report between them.
+        progress: called as progress(rows done, rows) after each block.
+        checkpoint: recompute each chunk in the backward pass (flat reverse-mode memory).
+    Returns:
+        (spixels, fpixels) image in the layout's dtype.
     """
-    model = _cast_model(model)
+    model = cast_model(model)
     L = model.layout
-    chunk_rows, per_block, blocks = block_plan(L, chunk_rows, blocks)
-    state, interp_on = initial_carry(model)
-    pieces = []
-    row0 = 0
-    for _ in range(blocks):
-        state, interp_on, img, _ = _render_block(
-            model, state, interp_on, jnp.asarray(row0), chunk_rows, per_block, checkpoint
-        )
-        pieces.append(img)
-        row0 += per_block * chunk_rows
+    plan = block_plan(L, chunk_rows, blocks)
+
+    def step(carry, row0):
+        state, interp_on, img, _ = render_block(model, *carry, jnp.asarray(row0), plan.chunk_rows,
+                                                plan.chunks_per_block, checkpoint)
         if progress is not None:
             jax.block_until_ready(img)
-            progress(min(row0, L.spixels), L.spixels)
+        return (state, interp_on), img
+
+    _, pieces = run_blocks(step, initial_carry(model), plan, progress, spixels=L.spixels)
     image = pieces[0] if len(pieces) == 1 else jnp.concatenate(pieces, axis=0)
     return image[: L.spixels]

@@ -8,9 +8,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from nanobragg_jax.layout import as_dtype
 from nanobragg_jax.render import physics as ph
 from nanobragg_jax.render._pytrees import Model
-from nanobragg_jax.layout import as_dtype
 
 
 def cast_model(model: Model) -> Model:
@@ -38,7 +38,7 @@ def cast_model(model: Model) -> Model:
         jax.tree_util.tree_map(caster(wide), model.detector),
         jax.tree_util.tree_map(caster(wide), model.beam),
         jax.tree_util.tree_map(caster(dt), model.crystal),
-        jax.tree_util.tree_map(caster(dt), model.sweep),
+        jax.tree_util.tree_map(caster(dt), model.spindle),
         model.layout,
     )
 

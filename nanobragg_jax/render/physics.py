@@ -9,10 +9,8 @@ import math
 
 import jax.numpy as jnp
 
-from nanobragg_jax.setup._detector import rotate_about_axis
+from nanobragg_jax.vectors import rotate_about_axis
 
-# Classical electron radius squared (m^2), the constant nanoBragg.c uses.
-R_E_SQR = 7.94079248018965e-30
 # sqrt of the cube/sphere volume ratio used by the round crystal shape.
 ROUND_XTAL_SCALE = 0.723601254558268
 

@@ -1,84 +1,47 @@
-"""From `Settings` to a renderable `Model`: nanoBragg.c's whole set-up (L1118-2470).
+"""`build_experiment`: nanoBragg.c's whole host set-up (L1118-2470), from `Settings` to `Experiment`.
 
-`build_experiment` runs once on the host: it reads the input files, applies every automatic rule,
-draws the random misset and mosaic domains, and takes all static decisions (convention, pivot,
-counts).  `build_model(exp, params)` is then a pure JAX function of the continuous parameters
-(command-line units, see `Experiment.params`), traceable and differentiable.
+It reads the input files, applies every automatic rule, draws the random misset and mosaic domains,
+and takes all static decisions (convention, pivot, counts).  It writes no file: the structure-factor
+dump C leaves behind is written by `write_structure_factor_dump`.  `build_model(exp, params)`
+(`_model.py`) then turns the continuous parameters into the kernel's pytrees.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
-from typing import TYPE_CHECKING, Any, Optional
 
-import jax.numpy as jnp
 import numpy as np
 
+from nanobragg_jax.args import Settings
+from nanobragg_jax.constants import AVOGADRO, RTD
+from nanobragg_jax.errors import InputError
+from nanobragg_jax.io import (
+    read_fdump,
+    read_hkl,
+    read_mat,
+    read_smv,
+    read_source_file,
+    write_fdump,
+)
+from nanobragg_jax.layout import Layout, resolve_roi
+from nanobragg_jax.noise import CRandom
 from nanobragg_jax.setup import _crystal as xtal
 from nanobragg_jax.setup import _detector as geo
 from nanobragg_jax.setup import _mosaic as mos
 from nanobragg_jax.setup import _sampling as smp
-from nanobragg_jax.setup import _summary as report_
 from nanobragg_jax.setup import _sources as src
-from nanobragg_jax.noise._cstream import CRandom, random_misset
-from nanobragg_jax.errors import InputError
-from nanobragg_jax.layout import Layout
-from nanobragg_jax.setup._detector import RTD
-from nanobragg_jax.io._fdump import read_fdump, write_fdump
-from nanobragg_jax.io._hkl import read_hkl
-from nanobragg_jax.io._matrix import read_mat
-from nanobragg_jax.io._smv import read_smv
-from nanobragg_jax.io._sourcefile import read_source_file
-from nanobragg_jax.render.physics import R_E_SQR
-from nanobragg_jax.args._settings import Settings
+from nanobragg_jax.setup import _summary as report_
+from nanobragg_jax.setup._experiment import Experiment, SetupStatic
+from nanobragg_jax.setup._model import (
+    cell_radians,
+    geometry_from_params,
+    geometry_report,
+)
+from nanobragg_jax.setup._random_orientation import random_misset
 
-if TYPE_CHECKING:
-    from nanobragg_jax.render._pytrees import Model
-
-AVOGADRO = 6.02214179e23  # C's #define
-WATER_F = 2.57
-WATER_MW = 18.0
-
-
-@dataclasses.dataclass
-class SetupStatic:
-    """Everything non-continuous build_model needs (decided once, on the host)."""
-
-    detector: geo.DetectorStatic
-    centre: geo.BeamCentre
-    user_cell: bool
-    misset_given: bool  # C: misset[0] > 0 (given or drawn).  Informational: a zero misset is
-    # applied as rotations by exactly 0, which C's rotate() skips and which are exact identities in
-    # JAX, so the misset can be refined from zero.
-    U: Optional[np.ndarray]  # orientation from -mat (None without -mat)
-    sources: src.SourceGrid
-    mosaic: mos.MosaicDraws
-    mosaic_apply: bool  # C: mosaic_spread > 0
-    phi: smp.Axis
-    thick: smp.Axis
-    mu: float
-    water_size: float
-    hkl: Any  # HKLTable or None
-    hkls: int
-    mask: Optional[np.ndarray]  # (spixels, fpixels) bool, True = render
-    kahn: float
-    fudge: float
-    dmin: float
-    sample_xyz: tuple  # after clipping, m
-
-
-@dataclasses.dataclass
-class Experiment:
-    settings: Settings
-    layout: Layout
-    params: dict
-    static: SetupStatic
-    header: dict
-    summary: list
-    rng: CRandom
-    warnings: list
+_DUMP_WRITTEN = "writing dump file for next time: %s"
+_DUMP_FAILED = "WARNING: unable to open dump file: %s"
 
 
 def _path(workdir: str, name: str) -> str:
@@ -96,11 +59,6 @@ def _cell_from_settings(s: Settings):
     return np.array([a, b, c, al, be, ga], dtype=np.float64)
 
 
-def _cell_rad(cell_deg, xp):
-    return [cell_deg[0], cell_deg[1], cell_deg[2], cell_deg[3] / RTD, cell_deg[4] / RTD,
-            cell_deg[5] / RTD]
-
-
 def _load_structure_factors(s: Settings, workdir: str, lines: list):
     """F1/F2 (L2104-2243): -hkl is read and dumped; without it an existing dump is read."""
     if s.hklfilename is not None:
@@ -110,12 +68,7 @@ def _load_structure_factors(s: Settings, workdir: str, lines: list):
         if s.default_F != 0.0:
             lines += ["initializing to default_F = %g:" % s.default_F, "done initializing:"]
         lines.append("re-reading %s" % s.hklfilename)
-        dump = _path(workdir, s.dumpfilename)
-        try:
-            write_fdump(dump, table)
-            lines.append("writing dump file for next time: %s" % s.dumpfilename)
-        except (OSError, InputError):  # C warns and carries on
-            lines.append("WARNING: unable to open dump file: %s" % s.dumpfilename)
+        lines.append(_DUMP_WRITTEN % s.dumpfilename)  # written later: write_structure_factor_dump
         return table, int(table.hkls)
     dump = _path(workdir, s.dumpfilename)
     if os.path.exists(dump):
@@ -164,7 +117,7 @@ def _crystal_setup(s: Settings, workdir: str, rng: CRandom, sample_xyz) -> dict:
     elif s.misset is not None:
         misset, misset_given = np.array(s.misset, dtype=np.float64), True
     cell_deg = np.concatenate([cell[:3], cell[3:] * RTD])
-    cv = xtal.crystal_vectors(np, _cell_rad(cell_deg, np), misset, U, user_cell)
+    cv = xtal.crystal_vectors(np, cell_radians(cell_deg, np), misset, U, user_cell)
     lines += xtal.format_cell_summary(cv["real"], cv["recip"], float(cv["V_cell"]))
     lengths_m = [float(np.sqrt(np.sum(v * v))) for v in np.asarray(cv["real"]) * 1e-10]
     N = xtal.cells_from_size(sample_xyz, lengths_m, (s.Na, s.Nb, s.Nc))
@@ -195,7 +148,7 @@ def build_experiment(settings: Settings, workdir: str = ".") -> Experiment:
         raise InputError("detector has no pixels (%dx%d): check -detpixels/-detsize/-pixel"
                          % (det.fpixels, det.spixels))
     centre = geo.default_beam_centre(s, det)
-    roi = smp.resolve_roi(s.roi_xmin, s.roi_xmax, s.roi_ymin, s.roi_ymax, det.fpixels, det.spixels)
+    roi = resolve_roi(s.roi_xmin, s.roi_xmax, s.roi_ymin, s.roi_ymax, det.fpixels, det.spixels)
     if det.odet_regenerated:
         pre.append("WARNING: auto-generating odet_vector")
 
@@ -242,10 +195,10 @@ def build_experiment(settings: Settings, workdir: str = ".") -> Experiment:
         "dispersion": np.float64(disp.range),
         "default_F": np.float64(s.default_F),
     }
-    g = _geometry(np, det, params)
+    g = geometry_from_params(np, det, params)
     if not det.close_given:
         params["close_distance"] = np.float64(abs(float(g["ratio"]) * s.distance) * 1000.0)
-    hdr = geo.header_geometry(g, det)
+    hdr = report_.header_geometry(g, det)
     post.append("XDS incident beam: %g %g %g" % hdr["xds_incident_beam"])
     post += interp_lines
     post += cryst["lines"]
@@ -300,7 +253,8 @@ def build_experiment(settings: Settings, workdir: str = ".") -> Experiment:
         has_thickness=thick.range != 0.0, use_dmin=s.dmin > 0.0, water=s.water_size != 0.0,
         roi=roi, has_mask=mask is not None, mode=s.mode, dtype=s.dtype)
     exp = Experiment(settings=s, layout=layout, params=params, static=static, header={},
-                     summary=[], rng=rng, warnings=warnings)
+                     summary=[], rng=rng, warnings=warnings,
+                     fdump_path=_path(workdir, s.dumpfilename) if s.hklfilename is not None else None)
     report = geometry_report(exp, params)
     exp.header = report_.header_fields(exp, report)
     exp.summary = (pre + ["nanoBragg nanocrystal diffraction simulator - James Holton and Ken "
@@ -310,86 +264,19 @@ def build_experiment(settings: Settings, workdir: str = ".") -> Experiment:
     return exp
 
 
-def _geometry(xp, det: geo.DetectorStatic, p: dict):
-    """Detector geometry from the params dict (CLI units) with array module xp."""
-    bc = xp.asarray(p["beam_center"]) / 1000.0
-    Fbeam, Sbeam = geo.fs_from_beam_centre(det.convention, bc[0], bc[1], det.pixel_size,
-                                           det.detsize_s)
-    if det.convention == "custom":
-        Fclose, Sclose = bc[0], bc[1]  # C: CUSTOM sets Fclose = Xbeam, Sclose = Ybeam
-    else:
-        cc = xp.asarray(p["close_center"]) / 1000.0
-        Fclose, Sclose = cc[0], cc[1]
-    rot = xp.asarray(p["detector_rot"]) / RTD
-    return geo.detector_geometry(
-        xp, det, Fbeam=Fbeam, Sbeam=Sbeam, Fclose=Fclose, Sclose=Sclose,
-        distance=xp.asarray(p["distance"]) / 1000.0,
-        close_distance=xp.asarray(p["close_distance"]) / 1000.0,
-        rotx=rot[0], roty=rot[1], rotz=rot[2], twotheta=xp.asarray(p["twotheta"]) / RTD)
+def write_structure_factor_dump(exp: Experiment) -> bool:
+    """Write the structure-factor dump C leaves after reading -hkl (Fdump.bin, F1/F2).
 
-
-def build_model(exp: Experiment, params: dict) -> Model:
-    """Pure JAX: params (CLI units) -> Model.  Differentiable w.r.t. every entry of params."""
-    # Imported here, not at the top: the set-up itself is host code, and the CLI's warm start
-    # (which never builds a Model on the host) then does not import equinox.
-    from nanobragg_jax.render._pytrees import Beam, Crystal, Detector, Model, Sweep
-
-    st, L = exp.static, exp.layout
-    p = {k: jnp.asarray(v) for k, v in params.items()}
-    det = st.detector
-    g = _geometry(jnp, det, p)
-    lambda0 = p["lambda"] / 1e10
-    mask = None if st.mask is None else jnp.asarray(st.mask)
-    detector = Detector(
-        pix0=g["pix0"], fdet=g["fdet"], sdet=g["sdet"], odet=g["odet"],
-        pixel_size=jnp.asarray(det.pixel_size), close_distance=g["close_distance"],
-        distance=g["distance"], beam=jnp.asarray(det.beam),
-        thickstep=jnp.asarray(st.thick.step), mu=jnp.asarray(st.mu), mask=mask)
-
-    div = p["divergence"] / 1000.0
-    positions, wavelengths = src.source_vectors(
-        jnp, st.sources, det.beam, det.polar, det.vert, lambda0=lambda0,
-        hdivrange=div[0], vdivrange=div[1], dispersion=p["dispersion"])
-    beam = Beam(incident=-src.unit_rows(jnp, positions), wavelength=wavelengths,
-                polar_vector=jnp.asarray(det.polar), kahn=jnp.asarray(st.kahn),
-                fluence=p["fluence"])
-
-    cv = xtal.crystal_vectors(jnp, _cell_rad(p["cell"], jnp),
-                              p["misset"] / RTD, st.U, st.user_cell)
-    umats = mos.rotation_matrices(jnp, p["mosaic_spread"] / RTD, st.mosaic.axes,
-                                  st.mosaic.fractions, apply=st.mosaic_apply)
-    if st.hkl is not None:
-        Fhkl = p.get("Fhkl", jnp.asarray(st.hkl.F))
-        hkl_min = jnp.asarray(np.asarray(st.hkl.hkl_min), dtype=jnp.int32)
-        hkl_max = jnp.asarray(np.asarray(st.hkl.hkl_max), dtype=jnp.int32)
-    else:
-        Fhkl = jnp.zeros((1, 1, 1))
-        hkl_min = hkl_max = jnp.zeros(3, dtype=jnp.int32)
-    w = st.water_size
-    # C quirk A7: the water term is already scaled by r_e^2*fluence here, and again at the end.
-    I_bg = WATER_F * WATER_F * R_E_SQR * p["fluence"] * w * w * w * 1e6 * AVOGADRO / WATER_MW
-    crystal = Crystal(
-        cell=cv["real"] * 1e-10, recip=cv["recip"], N=p["N"], fudge=jnp.asarray(st.fudge),
-        umats=umats, Fhkl=Fhkl, hkl_min=hkl_min, hkl_max=hkl_max, default_F=p["default_F"],
-        I_bg=I_bg, dmin=jnp.asarray(st.dmin))
-    sweep = Sweep(phi0=p["phi0"] / RTD, phistep=p["phistep"] / RTD,
-                  spindle=jnp.asarray(det.spindle))
-    return Model(detector=detector, beam=beam, crystal=crystal, sweep=sweep, layout=L)
-
-
-def geometry_report(exp: Experiment, params: dict) -> dict:
-    """Eager host values of the derived geometry (SI unless the key says mm)."""
-    det = exp.static.detector
-    p = {k: np.asarray(v, dtype=np.float64) for k, v in params.items() if k != "Fhkl"}
-    g = _geometry(np, det, p)
-    out = {k: (np.asarray(v, dtype=np.float64) if np.ndim(v) else float(v)) for k, v in g.items()}
-    out.update(geo.header_geometry(g, det))
-    cv = xtal.crystal_vectors(np, _cell_rad(p["cell"], np),
-                              p["misset"] / RTD,
-                              exp.static.U, exp.static.user_cell)
-    out["real_A"] = np.asarray(cv["real"])
-    out["recip_A"] = np.asarray(cv["recip"])
-    out["V_cell"] = float(cv["V_cell"])
-    out["Xbeam"], out["Ybeam"] = (float(x) / 1000.0 for x in p["beam_center"])
-    return out
-
+    Like C, a dump that cannot be written is not an error: the summary line announcing it becomes
+    C's warning instead.  Returns whether the dump was written (False also when there is none).
+    """
+    if exp.fdump_path is None:
+        return False
+    name = exp.settings.dumpfilename
+    try:
+        write_fdump(exp.fdump_path, exp.static.hkl)
+        return True
+    except (OSError, InputError):  # C warns and carries on
+        exp.summary = [_DUMP_FAILED % name if line == _DUMP_WRITTEN % name else line
+                       for line in exp.summary]
+        return False

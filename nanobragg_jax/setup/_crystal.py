@@ -16,19 +16,8 @@ import math
 
 import numpy as np
 
-from nanobragg_jax.setup._detector import DBL_MIN, RTD, rotate_xyz
-
-
-def _cross(xp, x, y):
-    return xp.stack([x[1] * y[2] - x[2] * y[1], x[2] * y[0] - x[0] * y[2], x[0] * y[1] - x[1] * y[0]])
-
-
-def _dot(x, y):
-    return x[0] * y[0] + x[1] * y[1] + x[2] * y[2]
-
-
-def _mag(xp, v):
-    return xp.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+from nanobragg_jax.constants import DBL_MIN, RTD
+from nanobragg_jax.vectors import cross, dot, magnitude, rotate_xyz
 
 
 def _clamp_sin(xp, s):
@@ -95,14 +84,14 @@ def crystal_vectors(xp, cell, misset=None, U=None, user_cell=True):
         # C3: misset rotates the reciprocal vectors, X then Y then Z.
         rows = [rotate_xyz(xp, r, misset[0], misset[1], misset[2]) for r in rows]
     ast, bst, cst = rows
-    axb = _cross(xp, ast, bst)
-    bxc = _cross(xp, bst, cst)
-    cxa = _cross(xp, cst, ast)
-    V_star = _dot(ast, bxc)
+    axb = cross(ast, bst, xp)
+    bxc = cross(bst, cst, xp)
+    cxa = cross(cst, ast, xp)
+    V_star = dot(ast, bxc)
     if user_cell:
         # C: force |a| = cell a etc. (vector_rescale; a zero old magnitude counts as 1).
         def rescale(v, new_mag):
-            old = _mag(xp, v)
+            old = magnitude(v, xp)
             old = xp.where(old <= 0.0, 1.0, old)
             return new_mag / old * v
         bxc = rescale(bxc, a / V_user)
@@ -112,9 +101,9 @@ def crystal_vectors(xp, cell, misset=None, U=None, user_cell=True):
     V_cell = 1.0 / V_star
     ra, rb, rc = V_cell * bxc, V_cell * cxa, V_cell * axb
     # C regenerates the reciprocal vectors from the real ones.
-    sa = V_star * _cross(xp, rb, rc)
-    sb = V_star * _cross(xp, rc, ra)
-    sc = V_star * _cross(xp, ra, rb)
+    sa = V_star * cross(rb, rc, xp)
+    sb = V_star * cross(rc, ra, xp)
+    sc = V_star * cross(ra, rb, xp)
     return dict(real=xp.stack([ra, rb, rc]), recip=xp.stack([sa, sb, sc]), V_cell=V_cell,
                 V_star=V_star)
 

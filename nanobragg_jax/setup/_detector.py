@@ -14,13 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
 
-import numpy as np
-
-# C: RTD = 180.0*M_1_PI (L349); M_1_PI written out so the double is the same as glibc's constant.
-RTD = 180.0 * 0.318309886183790671537767526745028724
-DBL_MIN = sys.float_info.min
+from nanobragg_jax.constants import DBL_MIN
+from nanobragg_jax.vectors import cross, dot, rotate_about_axis, rotate_xyz, unitize
 
 # Initial values of the C vectors (L191-306); CUSTOM keeps them for any vector the user did not give.
 INITIAL_VECTORS = {
@@ -75,18 +71,6 @@ class DetectorStatic:
     odet_regenerated: bool
 
 
-def _unitize(v):
-    """C's unitize(): a zero vector stays zero; returns (unit vector, magnitude)."""
-    mag = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
-    if mag == 0.0:
-        return (0.0, 0.0, 0.0), mag
-    return (v[0] / mag, v[1] / mag, v[2] / mag), mag
-
-
-def _cross(x, y):
-    return (x[1] * y[2] - x[2] * y[1], x[2] * y[0] - x[0] * y[2], x[0] * y[1] - x[1] * y[0])
-
-
 def detector_pixels(settings):
     """Pixel counts and detector size (L1118-1127): -detpixels wins over -detsize."""
     p = settings.pixel_size
@@ -112,18 +96,18 @@ def resolve_detector(settings) -> DetectorStatic:
         # C quirk G3/P7: a convention block overwrites every vector and forces its pivot.
         vecs = {name: tuple(float(x) for x in table[name]) for name in INITIAL_VECTORS}
         pivot = table["pivot"]
-    beam, _ = _unitize(vecs["beam"])
-    fdet, _ = _unitize(vecs["fdet"])
-    sdet, _ = _unitize(vecs["sdet"])
-    odet, omag = _unitize(vecs["odet"])
+    beam, _ = unitize(vecs["beam"])
+    fdet, _ = unitize(vecs["fdet"])
+    sdet, _ = unitize(vecs["sdet"])
+    odet, omag = unitize(vecs["odet"])
     regenerated = False
     if omag != 1.0:
         # C quirk G5: an odet that is not exactly unit length is replaced by unit(f x s).
-        odet, _ = _unitize(_cross(fdet, sdet))
+        odet, _ = unitize(cross(fdet, sdet))
         regenerated = True
-    polar, _ = _unitize(vecs["polar"])
-    spindle, _ = _unitize(vecs["spindle"])
-    vert, _ = _unitize(_cross(beam, polar))
+    polar, _ = unitize(vecs["polar"])
+    spindle, _ = unitize(vecs["spindle"])
+    vert, _ = unitize(cross(beam, polar))
     return DetectorStatic(
         convention=conv, pivot=pivot, beam=beam, fdet=fdet, sdet=sdet, odet=odet, polar=polar,
         spindle=spindle, vert=vert, twotheta_axis=vecs["twotheta"],
@@ -187,44 +171,6 @@ def fs_from_beam_centre(convention, Xbeam, Ybeam, pixel_size, detsize_s):
 # Arithmetic, generic over the array module (numpy on the host, jax.numpy in build_model).
 
 
-def _is_zero(x):
-    """True only for a concrete 0 (numpy/python); traced values always rotate (exact at 0 anyway)."""
-    try:
-        return float(x) == 0.0
-    except Exception:  # a tracer: cannot be tested on the host
-        return False
-
-
-def rotate_xyz(xp, v, rx, ry, rz):
-    """C rotate() (L3311): v' = Rz Ry Rx v, right-handed; each step skipped for an angle of 0."""
-    x, y, z = v[0], v[1], v[2]
-    if not _is_zero(rx):
-        c, s = xp.cos(rx), xp.sin(rx)
-        x, y, z = x, y * c + z * (-s), y * s + z * c
-    if not _is_zero(ry):
-        c, s = xp.cos(ry), xp.sin(ry)
-        x, y, z = x * c + y * 0.0 + z * s, y, x * (-s) + y * 0.0 + z * c
-    if not _is_zero(rz):
-        c, s = xp.cos(rz), xp.sin(rz)
-        x, y, z = x * c + y * (-s), x * s + y * c, z
-    return xp.stack([x, y, z])
-
-
-def rotate_about_axis(xp, v, axis, phi):
-    """C rotate_axis() (L3366): Rodrigues about `axis`, which is used as given (not normalised)."""
-    s, c = xp.sin(phi), xp.cos(phi)
-    dot = (axis[0] * v[0] + axis[1] * v[1] + axis[2] * v[2]) * (1.0 - c)
-    return xp.stack([
-        axis[0] * dot + v[0] * c + (-axis[2] * v[1] + axis[1] * v[2]) * s,
-        axis[1] * dot + v[1] * c + (+axis[2] * v[0] - axis[0] * v[2]) * s,
-        axis[2] * dot + v[2] * c + (-axis[1] * v[0] + axis[0] * v[1]) * s,
-    ])
-
-
-def _dot(x, y):
-    return x[0] * y[0] + x[1] * y[1] + x[2] * y[2]
-
-
 def detector_geometry(xp, det: DetectorStatic, *, Fbeam, Sbeam, Fclose, Sclose, distance,
                       close_distance, rotx, roty, rotz, twotheta):
     """L1698-1776: pix0 and the final detector vectors, then C's re-derived beam centre and distance.
@@ -238,7 +184,7 @@ def detector_geometry(xp, det: DetectorStatic, *, Fbeam, Sbeam, Fclose, Sclose, 
     b = xp.asarray(det.beam)
     axis = xp.asarray(det.twotheta_axis)
     # C quirk G9: ratio uses the rotated normal WITHOUT the twotheta swing.
-    ratio = _dot(b, rotate_xyz(xp, o0, rotx, roty, rotz))
+    ratio = dot(b, rotate_xyz(xp, o0, rotx, roty, rotz))
     ratio = xp.where(ratio == 0.0, DBL_MIN, ratio)
     if not det.close_given:
         close_distance = xp.abs(ratio * distance)
@@ -253,28 +199,13 @@ def detector_geometry(xp, det: DetectorStatic, *, Fbeam, Sbeam, Fclose, Sclose, 
     if det.pivot == "beam":
         pix0 = -Fbeam * f - Sbeam * s + distance * b
     # C: the "close" values are re-derived from pix0 (these include twotheta) ...
-    Fclose = -_dot(pix0, f)
-    Sclose = -_dot(pix0, s)
-    close_distance = _dot(pix0, o)
+    Fclose = -dot(pix0, f)
+    Sclose = -dot(pix0, s)
+    close_distance = dot(pix0, o)
     # ... and the beam centre from where a beam of length close_distance/ratio would end (G9).
     hit = close_distance / ratio * b - pix0
-    Fbeam = _dot(f, hit)
-    Sbeam = _dot(s, hit)
+    Fbeam = dot(f, hit)
+    Sbeam = dot(s, hit)
     distance = close_distance / ratio
     return dict(pix0=pix0, fdet=f, sdet=s, odet=o, ratio=ratio, Fclose=Fclose, Sclose=Sclose,
                 close_distance=close_distance, Fbeam=Fbeam, Sbeam=Sbeam, distance=distance)
-
-
-def header_geometry(g, det: DetectorStatic):
-    """XDS origin, DIALS origin (mm) and the beam in the detector frame (L1760-1776), host floats."""
-    p = det.pixel_size
-    pix0 = np.asarray(g["pix0"], dtype=np.float64)
-    ORGX = float(g["Fclose"]) / p + 0.5
-    ORGY = float(g["Sclose"]) / p + 0.5
-    # C quirk (O6): DIALS origin assumes the MOSFLM lab frame whatever the convention.
-    dials = (1000.0 * float(_dot(pix0, (0.0, 0.0, 1.0))),
-             1000.0 * float(_dot(pix0, (0.0, 1.0, 0.0))),
-             1000.0 * float(_dot(pix0, (-1.0, 0.0, 0.0))))
-    b = det.beam
-    xds_beam = tuple(float(_dot(b, np.asarray(g[k]))) for k in ("fdet", "sdet", "odet"))
-    return dict(ORGX=ORGX, ORGY=ORGY, dials_origin=dials, xds_incident_beam=xds_beam)

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from nanobragg_jax.noise._cstream import powf  # glibc's powf, as C computes the tilt angle
+from nanobragg_jax.setup._random_orientation import powf  # glibc's powf, as C computes the tilt angle
 
 
 @dataclasses.dataclass(frozen=True)

@@ -157,8 +157,3 @@ def auto_oversample(oversample: int, xtalsize_max: float, lambda0: float, distan
                   "         recommend -oversample %d to work around this" % recommended]
     return max(oversample, 1), lines
 
-
-def resolve_roi(roi_xmin, roi_xmax, roi_ymin, roi_ymax, fpixels, spixels):
-    """O2 (L1166-1169): negative = default; C's default xmax is fpixels (one past the last pixel)."""
-    return (roi_xmin if roi_xmin >= 0 else 0, roi_xmax if roi_xmax >= 0 else fpixels,
-            roi_ymin if roi_ymin >= 0 else 0, roi_ymax if roi_ymax >= 0 else spixels)

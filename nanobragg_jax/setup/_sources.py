@@ -12,10 +12,9 @@ from typing import Optional
 
 import numpy as np
 
-from nanobragg_jax.setup._detector import rotate_about_axis
+from nanobragg_jax.constants import SOURCE_DISTANCE
 from nanobragg_jax.setup._sampling import Axis
-
-SOURCE_DISTANCE = 10.0  # m; C's source_distance (its flag is commented out, P11)
+from nanobragg_jax.vectors import rotate_about_axis
 
 
 @dataclasses.dataclass(frozen=True)

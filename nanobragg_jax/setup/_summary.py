@@ -8,8 +8,11 @@ import math
 
 import numpy as np
 
-from nanobragg_jax.setup._detector import RTD
-from nanobragg_jax.io._smv import smv_header_fields
+from nanobragg_jax.constants import RTD
+from nanobragg_jax.io import smv_header_fields
+from nanobragg_jax.setup._crystal import cell_parameters
+from nanobragg_jax.setup._detector import DetectorStatic
+from nanobragg_jax.vectors import dot
 
 
 def header_fields(exp, r: dict) -> dict:
@@ -137,7 +140,20 @@ def quirk_warnings(exp, r: dict, *, read_dump: bool) -> list:
 
 
 def _printed_angles(r):
-    from nanobragg_jax.setup._crystal import cell_parameters
-
     _, angles, _, _ = cell_parameters(r["real_A"], r["recip_A"], r["V_cell"])
     return np.array(angles) * RTD
+
+
+def header_geometry(g, det: DetectorStatic):
+    """XDS origin, DIALS origin (mm) and the beam in the detector frame (L1760-1776), host floats."""
+    p = det.pixel_size
+    pix0 = np.asarray(g["pix0"], dtype=np.float64)
+    ORGX = float(g["Fclose"]) / p + 0.5
+    ORGY = float(g["Sclose"]) / p + 0.5
+    # C quirk (O6): DIALS origin assumes the MOSFLM lab frame whatever the convention.
+    dials = (1000.0 * float(dot(pix0, (0.0, 0.0, 1.0))),
+             1000.0 * float(dot(pix0, (0.0, 1.0, 0.0))),
+             1000.0 * float(dot(pix0, (-1.0, 0.0, 0.0))))
+    b = det.beam
+    xds_beam = tuple(float(dot(b, np.asarray(g[k]))) for k in ("fdet", "sdet", "odet"))
+    return dict(ORGX=ORGX, ORGY=ORGY, dials_origin=dials, xds_incident_beam=xds_beam)
