@@ -68,6 +68,8 @@ def test_one_panel_set_from_flags_equals_the_flags(tmp_path, monkeypatch, case, 
     image = np.asarray(api.simulate(exp))
     assert image.max() > 0
     np.testing.assert_array_equal(np.asarray(api.simulate_panels(one)[0]), image)
+    # chunks of 4 rows: the carry crosses chunk boundaries inside the panel exactly as in one chunk
+    np.testing.assert_array_equal(np.asarray(api.simulate_panels(one, chunk_rows=4)[0]), image)
 
 
 def test_panel_experiments_name_their_parameters(tmp_path):

@@ -17,7 +17,7 @@ import jax.lax as lax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from nanobragg_jax.layout import block_plan
+from nanobragg_jax.layout import block_plan, default_chunk_rows
 from nanobragg_jax.render._kernel import initial_carry, render_block
 from nanobragg_jax.render._pixel_geometry import cast_model
 from nanobragg_jax.render._pytrees import Model
@@ -34,7 +34,8 @@ def render_panels(model: Model, *, chunk_rows: Optional[int] = None, checkpoint:
         model: a Model whose Detector leaves have a leading panel axis P (pix0, fdet, sdet, odet
             (P, 3); pixel_size, close_distance, distance, thickstep, mu (P,); beam (P, 3);
             mask (P, spixels, fpixels) or None); the layout is the panels' common one.
-        chunk_rows: pixel rows per chunk (default from the sample budget, as `render`).
+        chunk_rows: pixel rows per chunk (default: the sample budget's, as `render`, evened out
+            so that the chunks cover the panel with less than one row of padding each).
         checkpoint: recompute each chunk in the backward pass (flat reverse-mode memory).
         solid_angle: also return each panel's C omega_sum (the solid-angle line's sum).
     Returns:
@@ -43,6 +44,11 @@ def render_panels(model: Model, *, chunk_rows: Optional[int] = None, checkpoint:
     """
     model = cast_model(model)
     L = model.layout
+    if chunk_rows is None:
+        # The budget's rows, evened out over the panel: a panel has few chunks (a 512-row module
+        # in 204-row chunks would compute 612 rows), so the padding is spread, not wasted.
+        chunks = -(-L.spixels // default_chunk_rows(L))
+        chunk_rows = -(-L.spixels // chunks)
     plan = block_plan(L, chunk_rows, 1)
     chunks = plan.chunks_per_block * plan.blocks
 
