@@ -39,7 +39,9 @@ def render_panel_frames(exp, *, chunk_rows: Optional[int] = None,
     masks = [None if p.mask is None else np.asarray(p.mask) for p in exp.panels]
     params = {k: np.asarray(v, dtype=np.result_type(v)) for k, v in exp.params.items()}
     try:
-        closure = pickle.dumps((static, exp.layout, skeleton, chunk_rows), protocol=4)
+        s = exp.settings  # -roi is resolved per group size inside the program
+        roi = (s.roi_xmin, s.roi_xmax, s.roi_ymin, s.roi_ymax)
+        closure = pickle.dumps((static, exp.layout, skeleton, roi, chunk_rows), protocol=4)
     except (pickle.PicklingError, TypeError, AttributeError):
         closure, cache_dir = b"", None  # a set-up that cannot be described as bytes: no store
 
