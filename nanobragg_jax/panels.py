@@ -94,13 +94,23 @@ class Panel:
         return float(self.origin @ self.normal)
 
     def pixel_centres(self) -> np.ndarray:
-        """(spixels, fpixels, 3) lab positions (m) of the pixel centres."""
+        """Lab positions of the pixel centres.
+
+        Returns:
+            (spixels, fpixels, 3) float64, metres: origin + (f + 1/2) p fast + (s + 1/2) p slow.
+        """
         f = (np.arange(self.fpixels) + 0.5) * self.pixel_size
         s = (np.arange(self.spixels) + 0.5) * self.pixel_size
         return (self.origin + f[None, :, None] * self.fast + s[:, None, None] * self.slow)
 
     def transformed(self, matrix) -> "Panel":
-        """The same panel with its origin and axes mapped by the (3, 3) matrix (lab = M v)."""
+        """The same panel in another frame.
+
+        Arguments:
+            matrix: (3, 3), new = matrix @ old, applied to the origin and the three axes.
+        Returns:
+            the mapped Panel (mask, counts and pixel size unchanged).
+        """
         m = np.asarray(matrix, dtype=np.float64)
         return dataclasses.replace(self, origin=m @ self.origin, fast=m @ self.fast,
                                    slow=m @ self.slow, normal=m @ self.normal)
@@ -179,8 +189,12 @@ class PanelSet:
         return [p.name for p in self.panels]
 
     def groups(self) -> list:
-        """[(panel indices, (spixels, fpixels))]: panels of one size, in order of first appearance
-        (each group is rendered by one compiled kernel over a stacked panel axis)."""
+        """Panels of one size, in order of first appearance (each group is rendered by one kernel
+        over a stacked panel axis).
+
+        Returns:
+            [(panel indices, (spixels, fpixels))].
+        """
         out: dict = {}
         for k, p in enumerate(self.panels):
             out.setdefault(p.shape, []).append(k)
@@ -195,8 +209,14 @@ class PanelSet:
 
 
 def panel_file_name(name: str, k: int, count: int) -> str:
-    """Output file of panel k of `count`: `<stem>_panel<k><ext>`, k zero-padded to the digits of
-    count - 1 (so the files sort in panel order), e.g. image.bin -> image_panel03.bin."""
+    """The output file of panel k.
+
+    Arguments:
+        name: the single-panel file name (`<stem><ext>`).  k: panel index.  count: panels.
+    Returns:
+        `<stem>_panel<k><ext>`, k zero-padded to the digits of count - 1 so the files sort in panel
+        order: image.bin, 3 of 16 -> image_panel03.bin.
+    """
     stem, ext = os.path.splitext(name)
     width = len(str(max(count - 1, 0)))
     return f"{stem}_panel{k:0{width}d}{ext}"

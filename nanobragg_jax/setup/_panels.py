@@ -48,6 +48,13 @@ _OVERRIDDEN = {
 def crystfel_frame(det: DetectorStatic) -> np.ndarray:
     """(3, 3) matrix whose columns are CrystFEL's x, y, z axes in our lab frame (lab = M v_cf).
 
+    Arguments:
+        det: the set-up's detector decisions (beam, spindle and polarization unit vectors).
+    Returns:
+        (3, 3) float64 proper rotation.
+    Raises:
+        InputError: the spindle and the polarization both lie along the beam.
+
     CrystFEL: z along the beam, y up, x = y cross z (the NeXus McStas frame).  We take z = the
     beam, x = minus the spindle's component perpendicular to the beam (the polarization's when the
     spindle is along the beam), y = z cross x: the map the DIALS export uses (specs/dials-frame.md
@@ -71,9 +78,15 @@ def crystfel_frame(det: DetectorStatic) -> np.ndarray:
 
 
 def panels_from_flags(exp) -> PanelSet:
-    """The flags' detector as a one-panel set: pix0, fdet, sdet, odet from the set-up's detector
-    geometry (evaluated with jax.numpy like `build_model`, so the values are the same bits),
-    the flags' pixel size, counts and -mask."""
+    """The flags' detector as a one-panel set.
+
+    Arguments:
+        exp: an Experiment built from flags (without panels).
+    Returns:
+        PanelSet of one panel "panel0": pix0, fdet, sdet, odet from the set-up's detector geometry
+        (evaluated with jax.numpy like `build_model`, so the values are the same bits), the flags'
+        pixel size, counts and -mask.
+    """
     import jax.numpy as jnp
 
     st = exp.static
@@ -156,8 +169,14 @@ def with_panels(exp, panels: PanelSet, *, oversample=None, warnings=()):
 
 
 def single_panel_experiment(exp):
-    """The flags' detector as a one-panel set (`panels_from_flags`), with the flags' sampling:
-    it renders pixel for pixel what `build_model` + `render` give."""
+    """The flags' detector as a one-panel set (`panels_from_flags`), with the flags' sampling.
+
+    Arguments:
+        exp: an Experiment built from flags (without panels).
+    Returns:
+        the Experiment with that panel set: `api.simulate_panels` of it renders pixel for pixel,
+        bit for bit, what `build_model` + `render` give, in both modes.
+    """
     return with_panels(exp, panels_from_flags(exp), oversample=exp.layout.oversample)
 
 
@@ -170,9 +189,14 @@ def _group_layout(settings, layout, panels):
 
 
 def panel_layouts(exp) -> list:
-    """[(panel indices, Layout)] per group of equally sized panels: the experiment's layout with
-    the group's size, -roi resolved for that size (each panel as its own run), and a mask when
-    any panel of the group has one."""
+    """The static layout of each group of equally sized panels.
+
+    Arguments:
+        exp: an Experiment with panels.
+    Returns:
+        [(panel indices, Layout)]: the experiment's layout with the group's size, -roi resolved for
+        that size (each panel as its own run), and a mask when any panel of the group has one.
+    """
     out = []
     for idx, _ in exp.panels.groups():
         out.append((idx, _group_layout(exp.settings, exp.layout, [exp.panels[i] for i in idx])))
@@ -247,9 +271,16 @@ def build_panel_models(exp, params=None) -> list:
 
 def panel_header(exp, k: int) -> dict:
     """SMV header fields of panel k, as a CUSTOM nanoBragg run of that panel alone would write
-    them (O6): DISTANCE along the beam to the panel's plane, CLOSE_DISTANCE along its normal,
-    BEAM_CENTER_X/Y = where the beam meets the plane (mm from the outer corner of pixel (0, 0),
-    along fast and slow), TWOTHETA 0, DIALS_ORIGIN with C's MOSFLM-frame map (O6)."""
+    them (O6).
+
+    Arguments:
+        exp: an Experiment with panels.  k: panel index.
+    Returns:
+        dict of `io.smv_header_fields`: DISTANCE along the beam to the panel's plane,
+        CLOSE_DISTANCE along its normal, BEAM_CENTER_X/Y where the beam meets the plane (mm from the
+        outer corner of pixel (0, 0), along fast and slow), TWOTHETA 0, DIALS_ORIGIN with C's
+        MOSFLM-frame map (O6).
+    """
     p, s = exp.panels[k], exp.settings
     det = dataclasses.replace(exp.static.detector, pixel_size=p.pixel_size)
     beam = np.asarray(det.beam)
@@ -291,6 +322,11 @@ def attach_crystfel_geometry(exp, path: str):
     """`with_panels` for the panels of a CrystFEL geometry file (`--geom`), mapped into the lab
     frame with `crystfel_frame`.
 
+    Arguments:
+        exp: the Experiment built from the flags.  path: the geometry file.
+    Returns:
+        the Experiment with the file's panels; warnings name the detector flags the file replaces
+        and a file wavelength that differs from the beam's.
     Raises:
         InputError: the file (see `io.read_crystfel_geometry`), or a flag that needs the flags'
             one detector: -mask (use bad regions), -trace_pixel, -curved_det.
