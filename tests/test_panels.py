@@ -4,7 +4,6 @@ single-panel CUSTOM nanoBragg run of that panel renders (c-parity: the carry res
 gradients with respect to panel positions and rotations match finite differences; vmap over
 orientations; the CLI's per-panel files and its one-line errors."""
 
-import math
 import pathlib
 
 import jax
@@ -172,13 +171,14 @@ def custom_flags(panel):
             f"-close_distance {panel.close_distance * mm:.17g} -pivot sample")
 
 
-@pytest.mark.parametrize("k", [1, 3, 4, 5])  # rotated, offset along z, flipped normal + mask, 0.25 mm
+@pytest.mark.parametrize("k", [1, 4, 5])  # rotated; flipped normal and masked; 0.25 mm pixels
 def test_each_panel_renders_as_its_own_custom_run(geom_exp, tmp_path, k):
     """Independent route: C's CUSTOM detector set-up with the panel's vectors, one panel per run,
     in c-parity from phi = 0 (so the carry must restart at each panel's first pixel)."""
     images = geom_exp_images(geom_exp)
     panel = geom_exp.panels[k]
-    assert math.isclose(float(np.linalg.norm(panel.normal)), 1.0, rel_tol=0, abs_tol=0)
+    # exactly unit length, so C keeps the normal (G5 would replace it by unit(f x s))
+    assert float(np.linalg.norm(panel.normal)) == 1.0
     alone = api.from_cli(f"{CRYSTAL} -oversample 2 -phi 0 -osc 1 -phisteps 2 {custom_flags(panel)}",
                          workdir=str(tmp_path), mode="c-parity")
     want = np.asarray(api.simulate(alone))
@@ -223,8 +223,7 @@ def test_gradients_of_panel_shift_and_rotation_match_finite_differences(tmp_path
                 fd = (loss(shift, rotation + step) - loss(shift, rotation - step)) / (2 * h)
             assert abs(float(fd)) > 1e-3, (which, k, axis)
             assert float(grad[k, axis]) == pytest.approx(float(fd), rel=1e-5), (which, k, axis)
-    # panels that do not move do not change the loss through another panel
-    assert float(jnp.abs(g_shift).min()) >= 0 and g_shift.shape == (8, 3)
+    assert g_shift.shape == g_rot.shape == (8, 3)
 
 
 def test_vmap_over_orientations_equals_a_loop(geom_exp):
