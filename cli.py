@@ -164,6 +164,8 @@ def _render(settings) -> int:
     exp = build_experiment(s, workdir=".")
     write_structure_factor_dump(exp)  # C writes it while reading -hkl (Fdump.bin)
     print("\n".join(exp.summary))
+    if exp.panels is not None:
+        return _render_panels(s, exp)
     warnings = list(exp.warnings)
     over = header_overflow(exp.header)
     if over:  # the int image is always written
@@ -219,6 +221,80 @@ def _render(settings) -> int:
         print(noise_summary_line(photons, overloads))
         print(f"writing {s.noisefilename} as 2-byte integers")
         write_smv(s.noisefilename, image, exp.header)
+    return 0
+
+
+def _render_panels(s, exp) -> int:
+    """A multi-panel run (--geom): every panel rendered by one compiled program, then per panel the
+    outputs of a single run, named <name>_panel<k><ext> (specs/panels.md).  One intfile_scale
+    (from the brightest panel, unless -scale) serves every panel, so their integers compare; the
+    C noise stream continues from panel to panel."""
+    from nanobragg_jax.io import format_g as g
+    from nanobragg_jax.io import header_overflow, write_float_image, write_pgm, write_smv
+    from nanobragg_jax.noise import counter_noise_image, noise_image, noise_summary_line
+    from nanobragg_jax.outputs import image_statistics, int_image, last_subpixel_position, pgm_image
+    from nanobragg_jax.panels import panel_file_name
+    from nanobragg_jax.programs import render_panel_frames
+    from nanobragg_jax.setup import panel_header, panel_layouts
+
+    panels, count = exp.panels, len(exp.panels)
+    headers = [panel_header(exp, k) for k in range(count)]
+    warnings = list(exp.warnings)
+    if any(header_overflow(h) for h in headers):
+        warnings.append("an SMV header is longer than its HEADER_BYTES=512 (C quirk O6)")
+    for w in dict.fromkeys(warnings):
+        print(f"nanobragg: warning: {w}", file=sys.stderr)
+    images, omegas = render_panel_frames(exp, chunk_rows=s.chunk_rows,
+                                         cache_dir=executable_dir() if s.compile_cache else None)
+
+    # Everything is computed before the first file is written, so a failure leaves no outputs.
+    roi = {k: L.roi for idx, L in panel_layouts(exp) for k in idx}
+    stats = [image_statistics(img, roi[k], panels[k].mask, max_pixel_pos=lambda sl, f, k=k:
+                              last_subpixel_position(sl, f, panels[k].pixel_size, exp.layout.oversample))
+             for k, img in enumerate(images)]
+    peak = max(st.max_I for st in stats)
+    ints = [int_image(img, roi[k], s.intfile_scale, s.adc_offset, max_I=peak) for k, img in enumerate(images)]
+    int_scale = ints[0][1]
+    pgms = [pgm_image(img, roi[k], s.pgm_scale, stats[k].rmsd, int_scale) if s.write_pgm else None
+            for k, img in enumerate(images)]
+    noise = []
+    if s.calculate_noise:
+        import jax
+
+        seed = s.seed
+        for k, img in enumerate(images):
+            if s.noise_stream == "jax":
+                key = jax.random.fold_in(jax.random.PRNGKey(abs(s.seed)), k)
+                noise.append(counter_noise_image(img, key, s.adc_offset, roi[k]))
+            else:  # C's stream, continued from one panel to the next
+                image, over, photons, seed = noise_image(img, roi[k], s.adc_offset, exp.rng, seed)
+                noise.append((image, over, photons))
+
+    omega = sum(omegas)
+    print()
+    print(f"solid angle subtended by detector = {g(omega)} steradian ( {g(100 * omega / 4 / math.pi)}% sphere)")
+    for k, img in enumerate(images):
+        st = stats[k]
+        print(f"panel {k} {panels[k].name}: max_I = {g(st.max_I)}  at {g(st.max_I_x)} {g(st.max_I_y)}"
+              f"  mean= {g(st.mean)} rms= {g(st.rms)} rmsd= {g(st.rmsd)}")
+    print(f"intfile_scale = {g(int_scale)}")
+    if noise:
+        print(noise_summary_line(sum(n[2] for n in noise), sum(n[1] for n in noise)))
+    outputs = [(s.floatfilename, "4-byte floats"), (s.intfilename, "2-byte integers")]
+    if s.write_pgm:
+        outputs.append((s.pgmfilename, "1-byte integers"))
+    if noise:
+        outputs.append((s.noisefilename, "2-byte integers"))
+    for name, what in outputs:
+        print(f"writing {panel_file_name(name, 0, count)} ... {panel_file_name(name, count - 1, count)} "
+              f"as {what}")
+    for k in range(count):
+        write_float_image(panel_file_name(s.floatfilename, k, count), images[k])
+        write_smv(panel_file_name(s.intfilename, k, count), ints[k][0], headers[k])
+        if pgms[k] is not None:
+            write_pgm(panel_file_name(s.pgmfilename, k, count), *pgms[k])
+        if noise:
+            write_smv(panel_file_name(s.noisefilename, k, count), noise[k][0], headers[k])
     return 0
 
 

@@ -24,6 +24,7 @@ _EXPORTS = {
     "from_cli": "nanobragg_jax.api",
     "params": "nanobragg_jax.api",
     "simulate": "nanobragg_jax.api",
+    "simulate_panels": "nanobragg_jax.api",
     "jit_simulate": "nanobragg_jax.api",
     "simulate_batch": "nanobragg_jax.api",
     "jit_simulate_batch": "nanobragg_jax.api",
@@ -42,6 +43,8 @@ _EXPORTS = {
     "write_sweep": "nanobragg_jax.datasets",
     "misset_series": "nanobragg_jax.datasets",
     "InputError": "nanobragg_jax.errors",
+    "Panel": "nanobragg_jax.panels",
+    "PanelSet": "nanobragg_jax.panels",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -24,8 +24,14 @@ import numpy as np
 from nanobragg_jax.args import parse_args
 from nanobragg_jax.errors import InputError
 from nanobragg_jax.layout import DTYPES, MODES
-from nanobragg_jax.render import render
-from nanobragg_jax.setup import Experiment, build_experiment, build_model, full_params
+from nanobragg_jax.render import render, render_panels
+from nanobragg_jax.setup import (
+    Experiment,
+    build_experiment,
+    build_model,
+    build_panel_models,
+    full_params,
+)
 
 # name -> (unit, meaning); the keys `Experiment.params` holds (Fhkl only when a table is loaded).
 PARAMETERS = {
@@ -47,6 +53,11 @@ PARAMETERS = {
     "dispersion": ("fraction", "spectral dispersion range (needs -dispsteps > 1)"),
     "default_F": ("electrons", "structure factor of reflections missing from the table"),
     "Fhkl": ("electrons", "structure-factor table (C layout), present when -hkl or a dump is read"),
+    # Multi-panel experiments (--geom, setup.with_panels) have these instead of distance,
+    # close_distance, beam_center, close_center, detector_rot and twotheta:
+    "panel_shift": ("mm", "(P, 3) lab-frame translation of each panel (0 = the geometry as read)"),
+    "panel_rotation": ("deg", "(P, 3) rotations of each panel about lab x, then y, then z, about "
+                              "the panel's centre (0 = the geometry as read)"),
 }
 
 Params = Mapping[str, jax.Array]
@@ -108,7 +119,35 @@ def simulate(exp, p: Optional[Params] = None, *, chunk_rows: Optional[int] = Non
     memory stays flat in the image size; it changes nothing in forward mode.  On 2 CPU cores it
     also compiled and ran jax.grad faster (bench/bench_grad_memory.py).
     """
+    if exp.panels is not None:
+        raise ValueError(f"this experiment has {len(exp.panels)} panels: use simulate_panels")
     return render(build_model(exp, p), chunk_rows=chunk_rows, checkpoint=checkpoint)
+
+
+def simulate_panels(exp, p: Optional[Params] = None, *, chunk_rows: Optional[int] = None,
+                    checkpoint: bool = True) -> list:
+    """The float image of every panel of a multi-panel experiment, for parameters p.
+
+    Panels of one size are rendered by one kernel over a stacked panel axis
+    (`render.render_panels`), each as its own nanoBragg run; differentiable with respect to every
+    entry of p, panel_shift and panel_rotation included; jit, grad, jvp and vmap work on it.
+
+    Arguments:
+        exp: an experiment with panels (`from_cli("... --geom FILE.geom")`, or
+            `setup.with_panels` / `setup.single_panel_experiment`).
+        p: some or all of the experiment's parameters (names and units of PARAMETERS).
+        chunk_rows, checkpoint: as `simulate`.
+    Returns:
+        list of P arrays (spixels_k, fpixels_k), photons per pixel, in panel order.
+    Raises:
+        ValueError: the experiment has no panels.  KeyError: an unknown parameter name.
+    """
+    images: list = [None] * (0 if exp.panels is None else len(exp.panels))
+    for indices, model in build_panel_models(exp, p):
+        stack = render_panels(model, chunk_rows=chunk_rows, checkpoint=checkpoint)
+        for j, k in enumerate(indices):
+            images[k] = stack[j]
+    return images
 
 
 def jit_simulate(exp, *, chunk_rows: Optional[int] = None, checkpoint: bool = True):

@@ -35,3 +35,6 @@ SOURCE_DISTANCE = 10.0
 
 #: Largest value of an unsigned 16-bit SMV pixel; C clamps to it and counts overloads.
 SMV_OVERLOAD = 65535.0
+
+#: h c in eV Angstrom as nanoBragg.c's -energy uses it (lambda = 12398.42 / E).
+HC_EV_ANGSTROM = 12398.42

@@ -8,7 +8,7 @@ import math
 import re
 from typing import Callable, Optional
 
-from nanobragg_jax.constants import RTD
+from nanobragg_jax.constants import HC_EV_ANGSTROM, RTD
 
 GROUPS = ("input files", "detector", "beam", "crystal", "sampling", "output", "ours")
 
@@ -219,7 +219,7 @@ def read_detector_abs(s, v):
 def read_energy(s, v):
     e = atof(v[0])
     # C divides by the energy without a check; 0 eV would give inf (our check rejects it first).
-    s.lambda0 = (12398.42 / e) / 1.0e10 if e != 0 else math.inf
+    s.lambda0 = (HC_EV_ANGSTROM / e) / 1.0e10 if e != 0 else math.inf
 
 
 def read_roi(s, v):

@@ -300,7 +300,7 @@ ACCIDENT_NOTES = {
 @dataclasses.dataclass(frozen=True)
 class Option:
     names: tuple  # spellings; "--x=value" is accepted too for the long ones
-    values: str  # "" switch | "word" | "i" | "ii"
+    values: str  # "" switch | "word" | "path" (a file name) | "i" | "ii"
     field: str  # Settings field it sets
     help: str
     default: str = ""
@@ -322,6 +322,9 @@ OURS = (
     Option(("--no-cache",), "", "compile_cache",
            "do not use the persistent compile caches (stored render programs and JAX's "
            "compilation cache, in $NANOBRAGG_CACHE_DIR, default ~/.cache/nanobragg_jax/jax)", "cache on"),
+    Option(("--geom",), "path", "geom_file",
+           "CrystFEL geometry file: its panels replace the detector flags; one image per panel, "
+           "named <name>_panel<k><ext> (specs/panels.md)"),
 )
 
 OUR_NAMES = {n: o for o in OURS for n in o.names}

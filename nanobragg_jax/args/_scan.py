@@ -71,7 +71,7 @@ def _take_our_options(tokens, s):
             rest.append(tokens[i])
             i += 1
             continue
-        n = {"": 0, "word": 1, "i": 1, "ii": 2}[opt.values]
+        n = {"": 0, "word": 1, "path": 1, "i": 1, "ii": 2}[opt.values]
         if eq:
             if n != 1:
                 raise InputError(f"{name} does not take '=value'")

@@ -7,6 +7,7 @@ specs/file-formats.md describes each format and the C quirks reproduced here.
 
 from nanobragg_jax.io._atomic import atomic_open, atomic_write_bytes
 from nanobragg_jax.io._cnumbers import c_atof, format_g
+from nanobragg_jax.io._crystfel import CrystFELGeometry, read_crystfel_geometry
 from nanobragg_jax.io._fdump import read_fdump, write_fdump
 from nanobragg_jax.io._floatimage import read_float_image, write_float_image
 from nanobragg_jax.io._hkl import HKLTable, read_hkl
@@ -29,4 +30,5 @@ __all__ = [
     "SMVImage", "read_smv", "value_of", "format_smv_header", "header_overflow", "smv_header_fields", "write_smv",
     "parse_header_fields", "write_float_image", "read_float_image", "write_pgm", "read_pgm",
     "atomic_open", "atomic_write_bytes", "c_atof", "format_g",
+    "CrystFELGeometry", "read_crystfel_geometry",
 ]

@@ -9,3 +9,4 @@ from nanobragg_jax.programs._executable_store import (
     compiled_program as compiled_program,
 )
 from nanobragg_jax.programs._frame import render_frame as render_frame
+from nanobragg_jax.programs._panels import render_panel_frames as render_panel_frames

@@ -1,6 +1,7 @@
 """Rendering: the kernel's pytrees and the pure, jittable, differentiable render.
 
     image = render(model)     # (spixels, fpixels) photons per pixel
+    images = render_panels(model)   # (P, spixels, fpixels): Detector leaves with a panel axis
 
 `Model` (Detector, Beam, Crystal, Spindle + the static `Layout`) comes from
 `nanobragg_jax.setup.build_model`.  The phi carry (`AbstractPhiCarry`) is the only difference
@@ -19,6 +20,7 @@ from nanobragg_jax.render._kernel import initial_carry as initial_carry
 from nanobragg_jax.render._kernel import lattice_factor as lattice_factor
 from nanobragg_jax.render._kernel import render as render
 from nanobragg_jax.render._kernel import render_block as render_block
+from nanobragg_jax.render._panels import render_panels as render_panels
 from nanobragg_jax.render._pixel_geometry import cast_model as cast_model
 from nanobragg_jax.render._pytrees import Beam as Beam
 from nanobragg_jax.render._pytrees import Crystal as Crystal

@@ -6,6 +6,10 @@
 
 Importing this package imports neither equinox nor jax.numpy (`build_model` imports them when
 called), so the CLI's warm start stays fast.
+
+Multi-panel detectors (`nanobragg_jax.panels.PanelSet`: --geom, or `with_panels`) replace the
+flags' detector; `build_panel_models` gives one Model per group of equally sized panels, with a
+leading panel axis on the Detector's leaves (specs/panels.md).
 """
 
 from nanobragg_jax.setup._build import build_experiment as build_experiment
@@ -17,3 +21,11 @@ from nanobragg_jax.setup._experiment import SetupStatic as SetupStatic
 from nanobragg_jax.setup._model import build_model as build_model
 from nanobragg_jax.setup._model import full_params as full_params
 from nanobragg_jax.setup._model import geometry_report as geometry_report
+from nanobragg_jax.setup._panels import FLAG_DETECTOR_PARAMS as FLAG_DETECTOR_PARAMS
+from nanobragg_jax.setup._panels import build_panel_models as build_panel_models
+from nanobragg_jax.setup._panels import crystfel_frame as crystfel_frame
+from nanobragg_jax.setup._panels import panel_header as panel_header
+from nanobragg_jax.setup._panels import panel_layouts as panel_layouts
+from nanobragg_jax.setup._panels import panels_from_flags as panels_from_flags
+from nanobragg_jax.setup._panels import single_panel_experiment as single_panel_experiment
+from nanobragg_jax.setup._panels import with_panels as with_panels

@@ -38,6 +38,7 @@ from nanobragg_jax.setup._model import (
     geometry_from_params,
     geometry_report,
 )
+from nanobragg_jax.setup._panels import attach_crystfel_geometry
 from nanobragg_jax.setup._random_orientation import random_misset
 
 _DUMP_WRITTEN = "writing dump file for next time: %s"
@@ -261,6 +262,8 @@ def build_experiment(settings: Settings, workdir: str = ".") -> Experiment:
                           "Frankel 5-17-17"] + post + report_.summary_block(exp, report, fluence, hkls))
     exp.warnings += report_.quirk_warnings(
         exp, report, read_dump=s.hklfilename is None and table is not None)
+    if s.geom_file is not None:  # a CrystFEL geometry file's panels replace the flags' detector
+        exp = attach_crystfel_geometry(exp, _path(workdir, s.geom_file))
     return exp
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from nanobragg_jax.args import Settings
 from nanobragg_jax.layout import Layout
 from nanobragg_jax.noise import CRandom
+from nanobragg_jax.panels import PanelSet
 from nanobragg_jax.setup._detector import BeamCentre, DetectorStatic
 from nanobragg_jax.setup._mosaic import MosaicDraws
 from nanobragg_jax.setup._sampling import Axis
@@ -70,6 +71,11 @@ class Experiment:
         warnings: one-line warnings about C behaviours that changed this run.
         fdump_path: where C writes its structure-factor dump (-hkl runs), or None; the set-up does
             not write it (`write_structure_factor_dump` does).
+        panels: the multi-panel detector (`nanobragg_jax.panels.PanelSet`, lab frame) that
+            replaces the flags' detector, or None (the flags' one panel, `build_model`).  With
+            panels, `params` has `panel_shift` and `panel_rotation` instead of the flags'
+            detector parameters, and `layout` is the template of each panel group's layout
+            (`setup.panel_layouts`); render with `setup.build_panel_models`.
     """
 
     settings: Settings
@@ -81,3 +87,4 @@ class Experiment:
     rng: CRandom
     warnings: list
     fdump_path: Optional[str] = None
+    panels: Optional[PanelSet] = None

@@ -86,20 +86,32 @@ def build_model(exp: Experiment, params: Optional[Mapping] = None) -> Model:
     # (which never builds a Model on the host) then imports neither JAX's numpy nor equinox.
     import jax.numpy as jnp
 
-    from nanobragg_jax.render import Beam, Crystal, Detector, Model, Spindle
+    from nanobragg_jax.render import Detector, Model
 
     st, L = exp.static, exp.layout
     p = {k: jnp.asarray(v) for k, v in params.items()}
     det = st.detector
     g = geometry_from_params(jnp, det, p)
-    lambda0 = p["lambda"] / 1e10
     mask = None if st.mask is None else jnp.asarray(st.mask)
     detector = Detector(
         pix0=g["pix0"], fdet=g["fdet"], sdet=g["sdet"], odet=g["odet"],
         pixel_size=jnp.asarray(det.pixel_size), close_distance=g["close_distance"],
         distance=g["distance"], beam=jnp.asarray(det.beam),
         thickstep=jnp.asarray(st.thick.step), mu=jnp.asarray(st.mu), mask=mask)
+    beam, crystal, spindle = sample_and_beam(exp, p)
+    return Model(detector=detector, beam=beam, crystal=crystal, spindle=spindle, layout=L)
 
+
+def sample_and_beam(exp: Experiment, p: dict):
+    """(Beam, Crystal, Spindle) pytrees from the params dict `p` (jax arrays, CLI units): the part
+    of the Model every detector shares (`build_model`, `build_panel_models`)."""
+    import jax.numpy as jnp
+
+    from nanobragg_jax.render import Beam, Crystal, Spindle
+
+    st = exp.static
+    det = st.detector
+    lambda0 = p["lambda"] / 1e10
     div = p["divergence"] / 1000.0
     positions, wavelengths = src.source_vectors(
         jnp, st.sources, det.beam, det.polar, det.vert, lambda0=lambda0,
@@ -128,7 +140,7 @@ def build_model(exp: Experiment, params: Optional[Mapping] = None) -> Model:
         I_bg=I_bg, dmin=jnp.asarray(st.dmin))
     spindle = Spindle(phi0=p["phi0"] / RTD, phistep=p["phistep"] / RTD,
                       axis=jnp.asarray(det.spindle))
-    return Model(detector=detector, beam=beam, crystal=crystal, spindle=spindle, layout=L)
+    return beam, crystal, spindle
 
 
 def geometry_report(exp: Experiment, params: dict) -> dict:
