@@ -237,19 +237,43 @@ def noise_raster(img, xmin, xmax, ymin, ymax, adc, st, fs, idum, out):
 
 
 _compiled_noise_raster = None
+_REGISTERED = False
+
+
+def jit_stream_loop(func, **options):
+    """`func` compiled by numba (nopython, cached on disk, nogil) with the deviates of this module
+    inlinable into it (`gaussdev_kernel`, `poidev_kernel`, `ran1_kernel`, `to_ushort`); None
+    without numba.  For loops that live in other modules (the detector response): numba's cache is
+    keyed on the file of `func`, so such a loop is recompiled when its own file changes, not when
+    this one does (clear the numba cache after editing the deviates)."""
+    global _REGISTERED
+    if not HAVE_NUMBA:
+        return None
+    import numba
+
+    if not _REGISTERED:
+        from numba.extending import register_jitable
+
+        for f in _JITABLE:
+            register_jitable(f)
+        _REGISTERED = True
+    return numba.njit(cache=True, nogil=True, **options)(func)
 
 
 def compiled_noise_raster():
     """`noise_raster` compiled by numba (nopython, cached on disk); None without numba."""
     global _compiled_noise_raster
     if _compiled_noise_raster is None and HAVE_NUMBA:
-        import numba
-        from numba.extending import register_jitable
-
-        for func in _JITABLE:
-            register_jitable(func)
-        _compiled_noise_raster = numba.njit(cache=True, nogil=True)(noise_raster)
+        _compiled_noise_raster = jit_stream_loop(noise_raster)
     return _compiled_noise_raster
+
+
+# Public names of the jitable deviates, for stream loops in other packages: each takes the CRandom
+# state arrays (`CRandom.istate`, `CRandom.fstate`) and the idum, and returns (value, idum).
+ran1_kernel = _ran1
+gaussdev_kernel = _gaussdev
+poidev_kernel = _poidev
+to_ushort = _to_ushort
 
 
 class CRandom:

@@ -1,0 +1,172 @@
+"""noisify.c's random streams (specs/noisify.md 7), bit for bit.
+
+One C generator state (the ran1 table, the Gaussian spare, poidev's cache: a `noise.CRandom`) is
+shared by two seeds (C quirk NZ-2): S (-seed) for flicker, Poisson and read noise, C (-calib_seed)
+for the calibration error.  Each draw advances only its own seed's LCG but reads and refills the
+shared table, and `gaussdev` hands its spare to whichever stream calls next.  The loops below keep
+C's order of draws exactly:
+
+    for each pixel: [flicker G(S)] [calibration G(C)] Poisson(S)      (before the PSF)
+    for each pixel: [read noise G(S)]                                  (after the PSF)
+
+They are compiled by numba when it is installed (`noise.jit_stream_loop`), else run as Python.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nanobragg_jax.noise import CRandom, f32, gaussdev_kernel, jit_stream_loop, poidev_kernel
+
+
+def _poisson_loop(photon, out, flicker, calibration, st, fs, seed, calib_seed):
+    """L570-590: photon counts of every pixel in raster order; returns (sum, seed, calib_seed)."""
+    total = 0.0
+    for i in range(photon.shape[0]):
+        p = np.float64(photon[i])
+        if flicker > 0.0:
+            gv, seed = gaussdev_kernel(st, fs, seed)
+            p = p * (1.0 + flicker * gv)
+        if calibration > 0.0:
+            gv, calib_seed = gaussdev_kernel(st, fs, calib_seed)
+            p = p * (1.0 + calibration * gv)
+        v, seed = poidev_kernel(st, fs, f32(p), seed)
+        out[i] = v
+        total += np.float64(out[i])
+    return total, seed, calib_seed
+
+
+def _readout_loop(photon, gain, adc, readout, bits, st, fs, seed, u16, u32):
+    """L607-638: ADU with read noise, C's clamps and integer conversions; returns
+    (photon sum, overloads, seed)."""
+    total = 0.0
+    overloads = 0
+    for i in range(photon.shape[0]):
+        v = np.float64(photon[i])
+        total += v
+        adu = v * gain + adc
+        if readout > 0.0:
+            gv, seed = gaussdev_kernel(st, fs, seed)
+            adu = adu + readout * gv
+        if adu > 2147483647.0:
+            adu = 2147483647.0
+            if bits == 32:
+                overloads += 1
+        u32[i] = _to_u32(adu)
+        if adu > 65535.0:
+            adu = 65535.0
+            if bits == 16:
+                overloads += 1
+        u16[i] = _to_u16(adu)
+    return total, overloads, seed
+
+
+def _to_u32(adu):
+    # C quirk NZ-12: (unsigned int) of a double on x86-64 gcc is a truncation to a 64-bit integer
+    # keeping the low 32 bits (-1.5 -> 4294967295); NaN (and out-of-range) give 0.
+    if not (abs(adu) < 9.2e18):
+        return 0
+    return np.int64(adu) & 0xFFFFFFFF
+
+
+def _to_u16(adu):
+    # C quirk NZ-12: (unsigned short) goes through a 32-bit integer (-1 -> 65535); NaN -> 0.
+    if not (abs(adu) < 2147483648.0):
+        return 0
+    return np.int64(adu) & 0xFFFF
+
+
+_COMPILED = {}
+
+
+def _loop(func):
+    if func.__name__ not in _COMPILED:
+        for helper in (_to_u32, _to_u16):
+            if helper.__name__ not in _COMPILED:
+                from numba.extending import register_jitable
+
+                register_jitable(helper)
+                _COMPILED[helper.__name__] = helper
+        _COMPILED[func.__name__] = jit_stream_loop(func)
+    return _COMPILED[func.__name__]
+
+
+def _numba_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
+
+
+def poisson_counts(photon, rng: CRandom, seed: int, calib_seed: int, *, flicker: float = 0.0,
+                   calibration: float = 0.0) -> tuple[np.ndarray, float, int, int]:
+    """Photon counts with flicker and calibration error, noisify.c's first noise loop.
+
+    Arguments:
+        photon: (P,) float32 mean photons per pixel, raster order.
+        rng: the shared C generator state (fresh for noisify).
+        seed, calib_seed: C's stored seeds (-N for `-seed N`; the built-in calibration seed is
+            +123456789).
+        flicker, calibration: fractional rms (<= 0: off, no draws).
+    Returns:
+        ((P,) float32 counts, their sum (double, C's order), new seed, new calibration seed).
+    """
+    photon = np.ascontiguousarray(photon, dtype=np.float32).reshape(-1)
+    out = np.empty_like(photon)
+    args = (photon, out, float(flicker), float(calibration), rng.istate, rng.fstate)
+    if _numba_available():
+        total, seed, calib_seed = _loop(_poisson_loop)(*args, np.int64(seed), np.int64(calib_seed))
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            total, seed, calib_seed = _poisson_loop(*args, int(seed), int(calib_seed))
+    return out, float(total), int(seed), int(calib_seed)
+
+
+def readout_adu(photon, rng: CRandom, seed: int, *, gain: float = 1.0, adc: float = 40.0,
+                readout: float = 0.0, bits: int = 16):
+    """noisify.c's last loop: ADU = photons gain + adc + readout G(seed), clamped and converted.
+
+    Arguments:
+        photon: (P,) float32 photons per pixel (after the PSF).
+        rng, seed: the shared generator state and the main seed, as the Poisson loop left them.
+        gain (ADU/photon), adc (ADU), readout (ADU rms, <= 0: off), bits (16 or 32: which clamp
+        counts as an overload).
+    Returns:
+        ((P,) uint16, (P,) uint32, photon sum, overloads, new seed).
+    """
+    photon = np.ascontiguousarray(photon, dtype=np.float32).reshape(-1)
+    u16 = np.empty(photon.shape, np.uint16)
+    u32 = np.empty(photon.shape, np.uint32)
+    args = (photon, float(gain), float(adc), float(readout), int(bits), rng.istate, rng.fstate)
+    if _numba_available():
+        total, overloads, seed = _loop(_readout_loop)(*args, np.int64(seed), u16, u32)
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            total, overloads, seed = _readout_loop(*args, int(seed), u16, u32)
+    return u16, u32, float(total), int(overloads), int(seed)
+
+
+def noiseless_adu(photon, gain: float = 1.0, adc: float = 40.0):
+    """noisify.c's noiseless image (L507-519): ADU = photons gain + adc, clamped at 2147483647
+    and then at 65535 (so the 32-bit image is capped at 65535 too, NZ-16), truncated; negative
+    values wrap (NZ-12).  Returns ((P,) uint16, (P,) uint32)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        adu = np.asarray(photon, np.float32).astype(np.float64) * gain + adc
+        adu = np.where(adu > 2147483647.0, 2147483647.0, adu)
+        adu = np.where(adu > 65535.0, 65535.0, adu)
+    return c_ushort(adu), c_uint(adu)
+
+
+def c_ushort(adu) -> np.ndarray:
+    """(unsigned short) of doubles as gcc on x86-64: through a 32-bit int (NaN, out of range -> 0)."""
+    adu = np.asarray(adu, np.float64)
+    with np.errstate(invalid="ignore"):
+        ok = np.abs(adu) < 2147483648.0
+    return (np.trunc(np.where(ok, adu, 0.0)).astype(np.int64) & 0xFFFF).astype(np.uint16)
+
+
+def c_uint(adu) -> np.ndarray:
+    """(unsigned int) of doubles as gcc on x86-64: through a 64-bit int (NaN, out of range -> 0)."""
+    adu = np.asarray(adu, np.float64)
+    with np.errstate(invalid="ignore"):
+        ok = np.abs(adu) < 9.2e18
+    return (np.trunc(np.where(ok, adu, 0.0)).astype(np.int64) & 0xFFFFFFFF).astype(np.uint32)
