@@ -30,7 +30,7 @@ ALLOWED = {
     "datasets": {"io", "args", "setup", "render", "outputs", "noise", "programs", "api"},
     "api": {"args", "setup", "render", "programs", "layout", "io", "outputs", "noise"},
     "cli": {"args", "setup", "render", "programs", "io", "outputs", "noise", "diagnostics", "datasets",
-            "api"},
+            "api", "companions"},
 }
 
 

@@ -92,7 +92,7 @@ def read_img_header(s, workdir: str = "."):
 
 
 def _path(workdir, name):
-    return name if os.path.isabs(name) else os.path.join(workdir, name)
+    return name if os.path.isabs(name) or workdir in ("", ".") else os.path.join(workdir, name)
 
 
 def _step_warnings(name, steps, rng):
@@ -129,8 +129,13 @@ def nonbragg_setup(s, workdir: str = ".", image=None) -> NonBraggRun:
     if fpixels <= 0 or spixels <= 0:
         raise InputError(f"detector has no pixels ({fpixels}x{spixels}): check -detpixels/-detsize/-pixel")
     if image is not None and (fpixels, spixels) != image[1]:
-        raise InputError(f"-img is {image[1][0]}x{image[1][1]} pixels but the flags make the detector "
-                         f"{fpixels}x{spixels} (nonBragg.c reads past the image, NB-17)")
+        if fpixels * spixels > image[1][0] * image[1][1]:
+            raise InputError(f"-img is {image[1][0]}x{image[1][1]} pixels but the flags make the detector "
+                             f"{fpixels}x{spixels} (nonBragg.c reads past the image, NB-17)")
+        # C indexes the image's pixel buffer with the detector's raster index (NB-17).
+        warnings.append(f"-img is {image[1][0]}x{image[1][1]} pixels but the detector {fpixels}x{spixels}: "
+                        "its first pixels are read in the detector's raster order, as nonBragg.c does (NB-17)")
+        image = (image[0].reshape(-1)[: fpixels * spixels], (fpixels, spixels))
     Xclose = s.ORGX * p if not math.isnan(s.ORGX) else s.Xclose  # no half pixel (unlike nanoBragg)
     Yclose = s.ORGY * p if not math.isnan(s.ORGY) else s.Yclose
     if math.isnan(Xclose):

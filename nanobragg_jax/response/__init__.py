@@ -10,6 +10,7 @@ from nanobragg_jax.response._psf import apply_psf as apply_psf
 from nanobragg_jax.response._psf import auto_radius as auto_radius
 from nanobragg_jax.response._psf import psf_convolve as psf_convolve
 from nanobragg_jax.response._psf import psf_kernel as psf_kernel
+from nanobragg_jax.response._psf import psf_kernel_jax as psf_kernel_jax
 from nanobragg_jax.response._streams import c_uint as c_uint
 from nanobragg_jax.response._streams import c_ushort as c_ushort
 from nanobragg_jax.response._streams import noiseless_adu as noiseless_adu

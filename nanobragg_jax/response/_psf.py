@@ -306,3 +306,31 @@ def psf_convolve(image, kernel):
     import jax
 
     return jax.vmap(conv)(flat).reshape(image.shape)
+
+
+def psf_kernel_jax(kind: str, w, radius: int):
+    """`psf_kernel` in JAX: the same pixel integrals, differentiable in the FWHM w (pixels).
+
+    radius is static.  Returns (2R+1, 2R+1) in w's dtype (float64 under x64), 0 outside the disc."""
+    import jax.numpy as jnp
+    from jax.scipy.special import erf
+
+    R = int(radius)
+    w = jnp.asarray(w)
+    d = jnp.arange(-R, R + 1, dtype=w.dtype)
+    dy, dx = jnp.meshgrid(d, d, indexing="ij")
+    if kind == "gauss":
+        x, y, h = dx / w, dy / w, (1.0 / w) / 2
+
+        def c(a, b):
+            return 0.125 * ((erf(2.0 * a * _SQRT_LN2) * erf(b * _SQRT_LN16)) * _SQRT_16_2)
+    elif kind == "fiber":
+        g = w * FIBER_G
+        x, y, h = dx, dy, 0.5
+
+        def c(a, b):
+            return jnp.arctan((a * b) / (g * jnp.sqrt(g * g + a * a + b * b))) / 2.0 / math.pi
+    else:
+        raise ValueError(f"unknown PSF type {kind!r}: choose gauss or fiber")
+    K = c(x + h, y + h) - c(x + h, y - h) - c(x - h, y + h) + c(x - h, y - h)
+    return jnp.where(dx * dx + dy * dy <= R * R, K, 0.0)
