@@ -28,7 +28,8 @@ ALLOWED = {
                    "programs"},
     "diagnostics": {"io", "render", "setup"},
     "datasets": {"io", "args", "setup", "render", "outputs", "noise", "programs", "api"},
-    "api": {"args", "setup", "render", "programs", "layout", "io", "outputs", "noise"},
+    "api": {"args", "setup", "render", "programs", "layout", "io", "outputs", "noise", "background",
+            "response"},
     "cli": {"args", "setup", "render", "programs", "io", "outputs", "noise", "diagnostics", "datasets",
             "api", "companions"},
 }
