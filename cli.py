@@ -238,13 +238,14 @@ def _add_background(exp, img):
 
     if background_table(exp.settings) is None:
         return img
-    from nanobragg_jax.programs import render_background_frame
+    from nanobragg_jax.programs import render_background_frame, table_arrays
 
     arrays, layout, table, warnings = experiment_background(exp)
     for w in warnings:
         print(f"nanobragg: warning: {w}", file=sys.stderr)
-    mask = exp.static.mask
-    bg, _, _ = render_background_frame(arrays, layout, increasing=table.increasing, mask=mask,
+    tables, steps = table_arrays(table)
+    bg, _, _ = render_background_frame({**arrays, **tables}, layout, increasing=table.increasing,
+                                       mask=exp.static.mask, search_steps=steps,
                                        cache_dir=executable_dir() if exp.settings.compile_cache else None)
     print(f"added the amorphous background of {background_table(exp.settings)[0]}: "
           f"max {float(bg.max()):g} photons/pixel")

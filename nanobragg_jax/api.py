@@ -225,7 +225,7 @@ def background(exp, table, p: Optional[Params] = None, sample: Optional[Params] 
     """
     from nanobragg_jax.background import render_background
     from nanobragg_jax.constants import AVOGADRO
-    from nanobragg_jax.programs import background_model
+    from nanobragg_jax.programs import background_model, table_arrays
 
     if not table.increasing:
         raise ValueError("background(): the table is not strictly increasing in stol; sort it (the "
@@ -253,9 +253,9 @@ def background(exp, table, p: Optional[Params] = None, sample: Optional[Params] 
               "pixel_size": det.pixel_size, "close_distance": det.close_distance,
               "distance": det.distance, "beam": det.beam, "incident": beam.incident,
               "wavelength": beam.wavelength, "weights": jnp.asarray(weights), "polar_vector": beam.polar_vector,
-              "kahn": beam.kahn, "fluence": beam.fluence, "molecules": molecules,
-              "stol": jnp.asarray(table.stol), "stencils": jnp.asarray(table.stencils())}
-    bg_model = background_model(arrays, layout, mask=det.mask)
+              "kahn": beam.kahn, "fluence": beam.fluence, "molecules": molecules}
+    tables, steps = table_arrays(table)
+    bg_model = background_model({**arrays, **tables}, layout, mask=det.mask, search_steps=steps)
     image, _ = render_background(bg_model, chunk_rows=chunk_rows)
     return image
 

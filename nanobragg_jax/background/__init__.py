@@ -15,6 +15,7 @@ import importlib
 
 from nanobragg_jax.background._table import STOL_UNITS as STOL_UNITS
 from nanobragg_jax.background._table import StolTable as StolTable
+from nanobragg_jax.background._table import fit_index as fit_index
 from nanobragg_jax.background._table import polint as polint
 from nanobragg_jax.background._table import sequential_nearest as sequential_nearest
 from nanobragg_jax.background._table import stol_table as stol_table

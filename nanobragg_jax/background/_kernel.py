@@ -30,11 +30,14 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
 from nanobragg_jax.constants import R_E_SQR
-from nanobragg_jax.layout import Layout, block_plan
+from nanobragg_jax.layout import Layout, block_plan, default_chunk_rows
 from nanobragg_jax.render import Beam, Detector, physics, rendered_pixels, solid_angle, subpixel_geometry
 from nanobragg_jax.background._table import polint
 
 _PIXEL_ALIGN = 16
+# Pixel-samples per chunk: the per-sample work is light, so chunks small enough to stay in cache
+# (about 26 rows of a Pilatus frame) run faster than the spot kernel's 2M budget.
+SAMPLE_BUDGET = 1 << 16
 
 
 class BackgroundModel(eqx.Module):
@@ -47,6 +50,10 @@ class BackgroundModel(eqx.Module):
         stol: (T,) table abscissae with guards, sin(theta)/lambda in 1/m (`StolTable.stol`).
         stencils: (T, 8) the fit's four abscissae and four F per index (`StolTable.stencils`).
         molecules: () molecules in the illuminated volume (volume density N_A / MW).
+        grid_lo, grid_inv_h, grid_start, grid_window, search_steps: the table's search grid
+            (`StolTable.search_grid`), which finds the fit index with one gather.
+        polarized: static; False when the Kahn factor is exactly 0 (then C's factor is
+            0.5 (1 + cos^2 2theta) whatever psi, computed without the E-B frame).
         layout: static shapes and switches (spixels, fpixels, oversample, sources, ROI, mask,
             curved, point_pixel, nopolar).
         increasing: static; the table is strictly increasing, so the fit index follows from stol
@@ -60,7 +67,13 @@ class BackgroundModel(eqx.Module):
     stol: Float[Array, " T"]
     stencils: Float[Array, "T 8"]
     molecules: Float[Array, ""]
+    grid_lo: Float[Array, ""]
+    grid_inv_h: Float[Array, ""]
+    grid_start: Int[Array, " M"]
+    grid_window: Float[Array, "M W"]
     layout: Layout = eqx.field(static=True)
+    search_steps: int = eqx.field(static=True, default=1)
+    polarized: bool = eqx.field(static=True, default=True)
     increasing: bool = eqx.field(static=True, default=True)
     fmap: bool = eqx.field(static=True, default=False)
 
@@ -73,12 +86,21 @@ def _components_unitize(v):
 
 
 def _fit_index(model: BackgroundModel, stol):
-    """The index C's search ends at for a strictly increasing table: stol[n] <= stol < stol[n+1]."""
-    n = jnp.searchsorted(model.stol, stol, side="right") - 1
-    return jnp.clip(n, 1, model.stol.shape[0] - 3)
+    """The index C's search ends at for a strictly increasing table: stol[n] <= stol < stol[n+1]
+    (`table.fit_index`).  The grid cell brackets it; counting the bracket's abscissae <= stol
+    finds it with the same comparisons (one gather instead of a bisection over the whole table)."""
+    M = model.grid_start.shape[0]
+    cell = jnp.floor((stol - model.grid_lo) * model.grid_inv_h)
+    cell = jnp.clip(jnp.where(jnp.isnan(cell), 0.0, cell), 0, M - 1).astype(jnp.int32)
+    n = jnp.take(model.grid_start, cell)
+    if model.search_steps:
+        window = jnp.take(model.grid_window, cell, axis=0)  # (P, steps), inf past the bracket
+        for j in range(model.search_steps):
+            n = n + (window[:, j] <= stol).astype(n.dtype)
+    return n
 
 
-def _chunk(model: BackgroundModel, row0, rows: int, index_rows=None):
+def _chunk(model: BackgroundModel, row0, rows: int, index_rows=None, details: bool = False):
     """Rows [row0, row0 + rows): (image rows, solid-angle sum, last-evaluation values per pixel)."""
     L, det, beam = model.layout, model.detector, model.beam
     dt = det.pix0.dtype
@@ -115,8 +137,12 @@ def _chunk(model: BackgroundModel, row0, rows: int, index_rows=None):
         else:
             # C quirk: polarization_factor() normalises d in place; the next source sees that d.
             dnext = _components_unitize(dcur)
-            polar = physics.polarization_factor(beam.kahn, inc_polar[s], jnp.stack(dnext, axis=-1),
-                                                beam.polar_vector)
+            if model.polarized:
+                polar = physics.polarization_factor(beam.kahn, inc_polar[s], jnp.stack(dnext, axis=-1),
+                                                    beam.polar_vector)
+            else:  # K = 0: 0.5 ((1 + c^2) - (0 cos 2psi) s^2) is 0.5 (1 + c^2) exactly
+                c = inc_polar[s, 0] * dnext[0] + inc_polar[s, 1] * dnext[1] + inc_polar[s, 2] * dnext[2]
+                polar = 0.5 * (1.0 + c * c)
         om = lax.dynamic_index_in_dim(omega, k // S, keepdims=False)
         term = sign * Fv * Fv * polar * om * model.weights[s]
         return term, Fv, polar, stol, n, dnext
@@ -132,18 +158,24 @@ def _chunk(model: BackgroundModel, row0, rows: int, index_rows=None):
 
     zeros = jnp.zeros((P,), dt)
     init = (zeros, [d_all[i, 0] for i in range(3)], (zeros, zeros, zeros, zeros, jnp.zeros((P,), jnp.int32)))
-    I, _, last = lax.fori_loop(0, Q * S, body, init)
+    if Q * S <= 4:  # unrolled: one fused pass per sample
+        carry = init
+        for k in range(Q * S):
+            carry = body(k, carry)
+        I, _, last = carry
+    else:
+        I, _, last = lax.fori_loop(0, Q * S, body, init)
     pixel = I * R_E_SQR * beam.fluence * model.molecules / float(L.steps) + 0.0
     if model.fmap:
         pixel = last[0]  # C: -Fmap stores the last fitted F
     pixel = jnp.where(active, pixel, 0.0)
     omega_sum = jnp.where(active[None, :], omega, 0.0).sum()
-    last = tuple(x[: rows * F].reshape(rows, F) for x in last)
+    last = tuple(x[: rows * F].reshape(rows, F) for x in last) if details else ()
     return pixel[: rows * F].reshape(rows, F), omega_sum, last
 
 
-@functools.partial(jax.jit, static_argnames=("chunk_rows", "chunks"))
-def _scan(model: BackgroundModel, indices, chunk_rows: int, chunks: int):
+@functools.partial(jax.jit, static_argnames=("chunk_rows", "chunks", "details"))
+def _scan(model: BackgroundModel, indices, chunk_rows: int, chunks: int, details: bool):
     F = model.layout.fpixels
 
     def body(_, i):
@@ -151,7 +183,7 @@ def _scan(model: BackgroundModel, indices, chunk_rows: int, chunks: int):
         rows_idx = None
         if indices is not None:
             rows_idx = lax.dynamic_slice_in_dim(indices, row0 * F, chunk_rows * F)
-        img, omega_sum, last = _chunk(model, row0, chunk_rows, rows_idx)
+        img, omega_sum, last = _chunk(model, row0, chunk_rows, rows_idx, details)
         return None, (img, omega_sum, last)
 
     _, (imgs, omegas, lasts) = lax.scan(body, None, jnp.arange(chunks))
@@ -190,7 +222,7 @@ def render_background(
     L = model.layout
     if not model.increasing and indices is None:
         raise ValueError("render_background: an unordered table needs the sequential fit indices")
-    plan = block_plan(L, chunk_rows, 1)
+    plan = block_plan(L, chunk_rows or default_chunk_rows(L, SAMPLE_BUDGET), 1)
     chunks = plan.chunks_per_block * plan.blocks
     if indices is not None and not model.increasing:
         need = chunks * plan.chunk_rows * L.fpixels
@@ -198,7 +230,7 @@ def render_background(
         indices = jnp.pad(indices, ((0, need - indices.shape[0]), (0, 0)), constant_values=1)
     else:
         indices = None
-    img, omega_sum, last = _scan(model, indices, plan.chunk_rows, chunks)
+    img, omega_sum, last = _scan(model, indices, plan.chunk_rows, chunks, details)
     img = img[: L.spixels]
     if details:
         return img, omega_sum, tuple(x[: L.spixels] for x in last)

@@ -44,6 +44,32 @@ class StolTable:
     def size(self) -> int:
         return int(self.stol.shape[0])
 
+    def search_grid(self, cells_per_point: int = 4) -> dict:
+        """A uniform grid over the increasing table that narrows the fit-index search to a few
+        entries (the kernel then bisects inside them; `fit_index` is the reference).
+
+        For grid cell k (stol in [lo + k h, lo + (k+1) h)) the index lies in [start[k], end[k]]:
+        both are taken one cell wider than the cell, so a cell number off by one in floating point
+        still brackets the answer.  The index is start[k] plus the number of the next candidates'
+        abscissae (`grid_window`, inf past end[k]) that are <= stol: the same comparisons as the
+        search.  Returns {"grid_lo", "grid_inv_h" (1/m), "grid_start" (int32, (M,)),
+        "grid_window" ((M, steps))} and "steps", the widest bracket."""
+        n = self.size - 4
+        x = self.stol
+        lo, hi = float(x[2]), float(x[n + 1])
+        M = max(1, cells_per_point * n)
+        h = (hi - lo) / M if hi > lo else 1.0
+        edges = lo + h * np.arange(-1, M + 2, dtype=np.float64)
+        idx = np.clip(np.searchsorted(x, edges, side="right") - 1, 1, self.size - 3)
+        start, end = idx[:M], idx[3:M + 3]
+        span = int(np.max(end - start)) if M else 0
+        # the candidates' abscissae per cell, so the kernel gathers one row instead of bisecting
+        window = np.stack([x[np.clip(start + j, 0, self.size - 1)] for j in range(1, span + 1)], axis=1) \
+            if span else np.zeros((M, 0))
+        window = np.where(start[:, None] + np.arange(1, span + 1)[None, :] <= end[:, None], window, np.inf)
+        return {"grid_lo": np.float64(lo), "grid_inv_h": np.float64(1.0 / h),
+                "grid_start": start.astype(np.int32), "grid_window": window, "steps": span}
+
     def stencils(self) -> np.ndarray:
         """(n + 4, 8): for each index m, the fit's four abscissae stol[m-1 .. m+2] then their four F.
 
@@ -89,6 +115,12 @@ def stol_table(rows, mult: float = STOL_UNITS["stol"], name: str = "table") -> S
         increasing = bool(np.all(np.isfinite(real)) and np.all(np.diff(real) > 0)
                           and real[0] > _GUARDS_LOW[1] and real[-1] < _GUARDS_HIGH[0])
     return StolTable(stol=stol, F=F, mult=float(mult), increasing=increasing)
+
+
+def fit_index(table: StolTable, stol) -> np.ndarray:
+    """Where C's search ends on an increasing table, stol[n] <= stol < stol[n+1] (n in 1..N+1)."""
+    n = np.searchsorted(table.stol, np.asarray(stol, dtype=np.float64), side="right") - 1
+    return np.clip(n, 1, table.size - 3)
 
 
 def polint(xa, ya, x):

@@ -31,12 +31,14 @@ PROG = "nonbragg"
 
 def render_nonbragg(run, *, cache_dir=None):
     """(float32 image, omega_sum, last-evaluation details or None) of a NonBraggRun."""
-    from nanobragg_jax.programs import render_background_frame
+    from nanobragg_jax.programs import render_background_frame, table_arrays
 
     s = run.settings
-    details = s.img is not None
-    return render_background_frame(background_arrays(run), run.layout, increasing=run.table.increasing,
-                                   fmap=s.fmap, details=details, cache_dir=cache_dir)
+    tables, steps = table_arrays(run.table)
+    return render_background_frame({**background_arrays(run), **tables}, run.layout,
+                                   increasing=run.table.increasing, fmap=s.fmap,
+                                   details=s.img is not None or s.printout, cache_dir=cache_dir,
+                                   search_steps=steps)
 
 
 def main(argv=None, workdir: str = ".") -> int:

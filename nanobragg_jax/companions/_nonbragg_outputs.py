@@ -34,31 +34,41 @@ def nonbragg_statistics(img, roi, n_start: int) -> NonBraggStats:
     """nonBragg's statistics (L1683-1705) of the float32 image.
 
     C quirk NB-4: the counter n is never initialised (0 in the C build) and, after an -img
-    extraction, holds the last table entry's pixel count: pass it as `n_start` + rendered pixels
-    (or that count).  The squares are float32 products; the rmsd pass reads each pixel's right-hand
-    neighbour (index incremented before use), the last one a zero past the image."""
-    img = np.asarray(img, np.float32)
-    inside = _roi_mask(roi, img.shape)
-    vals = img[inside]
+    extraction, holds the last table entry's pixel count: pass it as `n_start` (the rendered pixel
+    count without -img).  The squares are float32 products; the rmsd pass reads each pixel's
+    right-hand neighbour (index incremented before use), the last one a zero past the image."""
+    img = np.ascontiguousarray(img, np.float32)
+    box = roi_slices(roi, img.shape)
     max_I, max_s, max_f = 0.0, -1, -1
-    if vals.size and not np.all(np.isnan(vals)):
-        peak = float(np.nanmax(vals))
-        if peak > 0.0:
-            k = int(np.flatnonzero(inside.ravel() & (img.ravel() == np.float32(peak)))[0])
-            max_I, max_s, max_f = peak, k // img.shape[1], k % img.shape[1]
-    total = float(np.cumsum(vals, dtype=np.float64)[-1]) if vals.size else 0.0  # C's order
-    with np.errstate(over="ignore", invalid="ignore"):
-        sumsqr = float(np.sum(np.square(vals), dtype=np.float64))  # float*float in float32
+    total = sumsqr = sumdev = 0.0
+    count = 0
+    if box is not None:
+        rows, cols = box
+        vals = img[box]
+        count = vals.size
+        with np.errstate(invalid="ignore"):
+            peak = float(np.nanmax(vals)) if not np.all(np.isnan(vals)) else math.nan
+        if peak > 0.0:  # C: the first pixel strictly greater than the running max (NaN never is)
+            k = int(np.argmax(vals == np.float32(peak)))
+            max_I, max_s, max_f = peak, rows.start + k // vals.shape[1], cols.start + k % vals.shape[1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            # C sums left to right in double, NumPy pairwise: ~1e-16 relative apart, far below the
+            # digits C prints (as outputs.image_statistics)
+            total = float(np.sum(vals, dtype=np.float64))
+            sumsqr = float(np.sum(np.square(vals), dtype=np.float64))
     n = n_start if n_start > 0 else 1
     mean = total / n
     n = max(n, 2)
-    rms = math.sqrt(sumsqr / (n - 1)) if sumsqr >= 0 else math.nan
-    shifted = np.append(img.ravel()[1:], np.float32(0.0))  # C reads float[j + 1]
     with np.errstate(over="ignore", invalid="ignore"):
-        dev = shifted[inside.ravel()].astype(np.float64) - mean
-        sumdev = float(np.sum(dev * dev))
-    m = max(int(inside.sum()), 2)
-    return NonBraggStats(max_I, max_s, max_f, mean, rms, math.sqrt(sumdev / (m - 1)) if sumdev >= 0 else math.nan)
+        rms = math.sqrt(sumsqr / (n - 1)) if not sumsqr < 0 else math.nan
+        if box is not None:
+            shifted = np.empty(img.size, np.float32)  # C reads float[j + 1] (NB-4)
+            shifted[:-1] = img.ravel()[1:]
+            shifted[-1] = 0.0
+            dev = shifted.reshape(img.shape)[box].astype(np.float64) - mean
+            sumdev = float(np.sum(dev * dev))
+    m = max(count, 2)
+    return NonBraggStats(max_I, max_s, max_f, mean, rms, math.sqrt(sumdev / (m - 1)) if not sumdev < 0 else math.nan)
 
 
 def extract_bins(image, roi, ignore, adc, gain, last, stol_table, fluence, molecules, steps):

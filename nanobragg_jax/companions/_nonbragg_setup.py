@@ -282,7 +282,8 @@ def _parameter_block(s, table, fluence, sample, density, molecules, geo, det, hd
 
 
 def background_arrays(run: NonBraggRun) -> dict:
-    """The kernel's inputs as plain arrays (names of `background_program`)."""
+    """The kernel's geometry, source and sample inputs as plain arrays (with
+    `programs.table_arrays(run.table)`, the names of `programs.ARRAY_NAMES`)."""
     geo = run.geometry
     return {
         "pix0": geo["pix0"], "fdet": geo["fdet"], "sdet": geo["sdet"], "odet": geo["odet"],
@@ -291,5 +292,4 @@ def background_arrays(run: NonBraggRun) -> dict:
         "incident": run.incident, "wavelength": run.wavelengths, "weights": run.weights,
         "polar_vector": run.polar_vector, "kahn": np.float64(run.settings.kahn),
         "fluence": np.float64(run.fluence), "molecules": np.float64(run.molecules),
-        "stol": run.table.stol, "stencils": run.table.stencils(),
     }

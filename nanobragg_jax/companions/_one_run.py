@@ -43,7 +43,8 @@ def response_wanted(s) -> bool:
 def experiment_background(exp, params=None):
     """The background of a nanobragg Experiment as the kernel's plain arrays.
 
-    Returns (arrays for `programs.render_background_frame`, its Layout, the StolTable, warnings).
+    Returns (geometry, source and sample arrays for `programs.render_background_frame` (the table's
+    come from `programs.table_arrays`), its Layout, the StolTable, warnings).
     The sample is --bg-thick x --bg-width x --bg-height (width and height clipped to -beamsize, as
     nonBragg), --bg-density or --bg-molecules, --bg-mw; the detector is the experiment's at `params`
     (default its own), without sensor layers (nonBragg has none)."""
@@ -79,7 +80,6 @@ def experiment_background(exp, params=None):
         "wavelength": np.asarray(wavelengths, np.float64), "weights": np.asarray(weights, np.float64),
         "polar_vector": np.asarray(polar, np.float64), "kahn": np.float64(st.kahn),
         "fluence": np.float64(fluence), "molecules": np.float64(molecules),
-        "stol": table.stol, "stencils": table.stencils(),
     }
     if not table.increasing:
         warnings.append(f"--{unit} {name}: the table is not in increasing order, so each pixel's F "

@@ -17,18 +17,26 @@ from nanobragg_jax.programs._executable_store import compiled_program
 
 ARRAY_NAMES = ("pix0", "fdet", "sdet", "odet", "pixel_size", "close_distance", "distance", "beam",
                "incident", "wavelength", "weights", "polar_vector", "kahn", "fluence", "molecules",
-               "stol", "stencils")
+               "stol", "stencils", "grid_lo", "grid_inv_h", "grid_start", "grid_window")
+
+
+def table_arrays(table) -> tuple[dict, int]:
+    """A StolTable's kernel arrays (abscissae, stencils, search grid) and its bisection steps."""
+    grid = table.search_grid()
+    steps = grid.pop("steps")
+    return {"stol": table.stol, "stencils": table.stencils(), **grid}, steps
 
 
 def background_model(arrays: dict, layout, *, increasing: bool = True, fmap: bool = False,
-                     mask=None):
+                     mask=None, search_steps: int = 1):
     """A `background.BackgroundModel` from the plain arrays (numpy or traced).
 
     Arguments:
         arrays: the ARRAY_NAMES (SI units; `incident` (S, 3) unit vectors along the beam, `weights`
-            (S,), `stol`/`stencils` from a `background.StolTable`, `molecules` illuminated).
+            (S,), the table's arrays from `table_arrays`, `molecules` illuminated).
         layout: the render Layout (thicksteps 1).
-        increasing, fmap: the model's static switches.  mask: (spixels, fpixels) bool or None.
+        increasing, fmap, search_steps: the model's static switches.  mask: (spixels, fpixels)
+            bool or None.
     """
     import jax.numpy as jnp
 
@@ -36,6 +44,10 @@ def background_model(arrays: dict, layout, *, increasing: bool = True, fmap: boo
     from nanobragg_jax.render import Beam, Detector
 
     a = {k: jnp.asarray(arrays[k]) for k in ARRAY_NAMES}
+    try:  # the Kahn factor is a host number wherever it comes from (C's -polar)
+        polarized = float(arrays["kahn"]) != 0.0
+    except TypeError:  # traced: keep the general formula
+        polarized = True
     zero = jnp.zeros((), a["pix0"].dtype)
     detector = Detector(pix0=a["pix0"], fdet=a["fdet"], sdet=a["sdet"], odet=a["odet"],
                         pixel_size=a["pixel_size"], close_distance=a["close_distance"],
@@ -44,12 +56,15 @@ def background_model(arrays: dict, layout, *, increasing: bool = True, fmap: boo
     beam = Beam(incident=a["incident"], wavelength=a["wavelength"], polar_vector=a["polar_vector"],
                 kahn=a["kahn"], fluence=a["fluence"])
     return BackgroundModel(detector=detector, beam=beam, weights=a["weights"], stol=a["stol"],
-                           stencils=a["stencils"], molecules=a["molecules"], layout=layout,
-                           increasing=increasing, fmap=fmap)
+                           stencils=a["stencils"], molecules=a["molecules"], grid_lo=a["grid_lo"],
+                           grid_inv_h=a["grid_inv_h"], grid_start=a["grid_start"],
+                           grid_window=a["grid_window"], layout=layout, search_steps=search_steps,
+                           increasing=increasing, fmap=fmap, polarized=polarized)
 
 
 def render_background_frame(arrays: dict, layout, *, increasing: bool = True, fmap: bool = False,
-                            mask=None, details: bool = False, cache_dir: Optional[str] = None):
+                            mask=None, details: bool = False, cache_dir: Optional[str] = None,
+                            search_steps: int = 1):
     """The background image (float32 as C stores it) and C's solid-angle sum, through one compiled
     program kept in `cache_dir` (None: compile in memory).
 
@@ -60,7 +75,8 @@ def render_background_frame(arrays: dict, layout, *, increasing: bool = True, fm
     """
     import jax
 
-    arrays = {k: np.asarray(arrays[k], dtype=np.float64) for k in ARRAY_NAMES}
+    arrays = {k: np.asarray(arrays[k], dtype=np.int32 if k == "grid_start" else np.float64)
+              for k in ARRAY_NAMES}
     mask_arg = None if mask is None else np.asarray(mask, dtype=bool)
     indices = None
     if not increasing:
@@ -69,12 +85,12 @@ def render_background_frame(arrays: dict, layout, *, increasing: bool = True, fm
     def program(arrays, mask, indices):
         from nanobragg_jax.background import render_background
 
-        model = background_model(arrays, layout, increasing=increasing, fmap=fmap, mask=mask)
-        img, omega, last = render_background(model, indices, details=True)
-        out = (img.astype(np.float32), omega)
-        return out + (last,) if details else out
+        model = background_model(arrays, layout, increasing=increasing, fmap=fmap, mask=mask,
+                                 search_steps=search_steps)
+        out = render_background(model, indices, details=details)
+        return (out[0].astype(np.float32),) + tuple(out[1:])
 
-    closure = pickle.dumps((layout, increasing, fmap, details), protocol=4)
+    closure = pickle.dumps((layout, increasing, fmap, details, search_steps), protocol=4)
     args = (arrays, mask_arg, indices)
     exe = compiled_program(program, args, name="background.frame", closure=closure,
                            directory=cache_dir)
