@@ -9,7 +9,9 @@ from nanobragg_jax.noise._cstream import CRandom as CRandom
 from nanobragg_jax.noise._cstream import f32 as f32
 from nanobragg_jax.noise._cstream import gaussdev_kernel as gaussdev_kernel
 from nanobragg_jax.noise._cstream import jit_stream_loop as jit_stream_loop
+from nanobragg_jax.noise._cstream import gammln_cache as gammln_cache
 from nanobragg_jax.noise._cstream import poidev_kernel as poidev_kernel
+from nanobragg_jax.noise._cstream import poidev_kernel_cached as poidev_kernel_cached
 from nanobragg_jax.noise._cstream import ran1_kernel as ran1_kernel
 from nanobragg_jax.noise._cstream import to_ushort as to_ushort
 from nanobragg_jax.noise._image import counter_noise_image as counter_noise_image

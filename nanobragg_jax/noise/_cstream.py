@@ -155,9 +155,28 @@ def _gaussdev(st, fs, idum):
     return fs[_GSET], idum
 
 
+#: An empty ln-Gamma cache (`_poidev_cached` then computes every value).
+_NO_CACHE = np.empty(0)
+
+
+def gammln_cache(max_mean: float) -> np.ndarray:
+    """A cache for `poidev_kernel_cached`: ln Gamma(k + 1) of the integers k the rejection method
+    can draw for means up to max_mean (NaN = not computed yet), at most 4M entries (32 MB)."""
+    size = int(min(4_000_000, max(0.0, float(max_mean)) * 1.5 + 200)) if max_mean >= 12.0 else 0
+    return np.full(size, np.nan)
+
+
 @_jitable
 def _poidev(st, fs, xm, idum):
     """NR poidev for a float32 mean -> (float32 deviate, new idum).  C L3616-3668."""
+    return _poidev_cached(st, fs, xm, idum, _NO_CACHE)
+
+
+@_jitable
+def _poidev_cached(st, fs, xm, idum, gcache):
+    """`_poidev` with a cache of ln Gamma(em + 1) for the integer candidates em of the rejection
+    method (`gammln_cache`; filled as it goes).  gammln is a pure function of its float32 argument,
+    so a cached value is the value C computes: the same bits, about a third less work per trial."""
     xm = f32(xm)
     if xm > 1.0e6:
         # C quirk: Gaussian approximation above 1e6 photons, not rounded to an integer
@@ -195,7 +214,15 @@ def _poidev(st, fs, xm, idum):
             if not (em < 0.0):
                 break
         em = float(np.floor(em))
-        expo = f32(f32(f32(em * alxm) - _gammln(f32(em + 1.0))) - g)
+        if em == em and em < gcache.shape[0]:
+            k = int(em)
+            lg = gcache[k]
+            if lg != lg:
+                lg = _gammln(f32(em + 1.0))
+                gcache[k] = lg
+        else:
+            lg = _gammln(f32(em + 1.0))
+        expo = f32(f32(f32(em * alxm) - lg) - g)
         t = f32(0.9 * (1.0 + f32(y * y)) * _exp(expo))
         r, idum = _ran1(st, idum)
         if not (r > t):
@@ -273,6 +300,7 @@ def compiled_noise_raster():
 ran1_kernel = _ran1
 gaussdev_kernel = _gaussdev
 poidev_kernel = _poidev
+poidev_kernel_cached = _poidev_cached
 to_ushort = _to_ushort
 
 

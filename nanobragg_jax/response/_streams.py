@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from nanobragg_jax.noise import CRandom, f32, gaussdev_kernel, jit_stream_loop, poidev_kernel
+from nanobragg_jax.noise import CRandom, f32, gammln_cache, gaussdev_kernel, jit_stream_loop, poidev_kernel_cached
 
 
-def _poisson_loop(photon, out, flicker, calibration, st, fs, seed, calib_seed):
+def _poisson_loop(photon, out, flicker, calibration, st, fs, seed, calib_seed, gcache):
     """L570-590: photon counts of every pixel in raster order; returns (sum, seed, calib_seed)."""
     total = 0.0
     for i in range(photon.shape[0]):
@@ -30,7 +30,7 @@ def _poisson_loop(photon, out, flicker, calibration, st, fs, seed, calib_seed):
         if calibration > 0.0:
             gv, calib_seed = gaussdev_kernel(st, fs, calib_seed)
             p = p * (1.0 + calibration * gv)
-        v, seed = poidev_kernel(st, fs, f32(p), seed)
+        v, seed = poidev_kernel_cached(st, fs, f32(p), seed, gcache)
         out[i] = v
         total += np.float64(out[i])
     return total, seed, calib_seed
@@ -113,11 +113,14 @@ def poisson_counts(photon, rng: CRandom, seed: int, calib_seed: int, *, flicker:
     photon = np.ascontiguousarray(photon, dtype=np.float32).reshape(-1)
     out = np.empty_like(photon)
     args = (photon, out, float(flicker), float(calibration), rng.istate, rng.fstate)
+    finite = photon[np.isfinite(photon)]
+    peak = float(finite.max()) * (1.0 + 5.0 * (abs(flicker) + abs(calibration))) if finite.size else 0.0
+    cache = gammln_cache(peak)
     if _numba_available():
-        total, seed, calib_seed = _loop(_poisson_loop)(*args, np.int64(seed), np.int64(calib_seed))
+        total, seed, calib_seed = _loop(_poisson_loop)(*args, np.int64(seed), np.int64(calib_seed), cache)
     else:
         with np.errstate(over="ignore", invalid="ignore"):
-            total, seed, calib_seed = _poisson_loop(*args, int(seed), int(calib_seed))
+            total, seed, calib_seed = _poisson_loop(*args, int(seed), int(calib_seed), cache)
     return out, float(total), int(seed), int(calib_seed)
 
 
@@ -145,15 +148,33 @@ def readout_adu(photon, rng: CRandom, seed: int, *, gain: float = 1.0, adc: floa
     return u16, u32, float(total), int(overloads), int(seed)
 
 
+def _noiseless_loop(photon, gain, adc, u16, u32):
+    for i in range(photon.shape[0]):
+        adu = np.float64(photon[i]) * gain + adc
+        if adu > 2147483647.0:
+            adu = 2147483647.0
+        if adu > 65535.0:
+            adu = 65535.0
+        u32[i] = _to_u32(adu)
+        u16[i] = _to_u16(adu)
+
+
 def noiseless_adu(photon, gain: float = 1.0, adc: float = 40.0):
     """noisify.c's noiseless image (L507-519): ADU = photons gain + adc, clamped at 2147483647
     and then at 65535 (so the 32-bit image is capped at 65535 too, NZ-16), truncated; negative
     values wrap (NZ-12).  Returns ((P,) uint16, (P,) uint32)."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        adu = np.asarray(photon, np.float32).astype(np.float64) * gain + adc
-        adu = np.where(adu > 2147483647.0, 2147483647.0, adu)
-        adu = np.where(adu > 65535.0, 65535.0, adu)
-    return c_ushort(adu), c_uint(adu)
+    photon = np.ascontiguousarray(photon, dtype=np.float32).reshape(-1)
+    u16 = np.empty(photon.shape, np.uint16)
+    u32 = np.empty(photon.shape, np.uint32)
+    if _numba_available():
+        _loop(_noiseless_loop)(photon, float(gain), float(adc), u16, u32)
+    else:
+        with np.errstate(invalid="ignore", over="ignore"):
+            adu = photon.astype(np.float64) * gain + adc
+            adu = np.where(adu > 2147483647.0, 2147483647.0, adu)
+            adu = np.where(adu > 65535.0, 65535.0, adu)
+        u16[:], u32[:] = c_ushort(adu), c_uint(adu)
+    return u16, u32
 
 
 def c_ushort(adu) -> np.ndarray:
