@@ -195,8 +195,7 @@ def noisify_run(s, raw: bytes, name: str, out=print):
     if not s.calculate_noise and psf_on:
         out("  applying PSF to noiseless image width = %s pixels" % g(w))
         photon, psf_lines = apply_psf(photon, W, H, s.psf, w, s.psf_radius)
-        for line in psf_lines:
-            out(line)
+        _psf_report(psf_lines, out)
     u16, u32 = noiseless_adu(photon, s.gain, s.adc)
     files[s.intfile] = _smv(s, W, H, pixel, header, u16, u32)
     if s.bits in (16, 32):
@@ -216,8 +215,7 @@ def noisify_run(s, raw: bytes, name: str, out=print):
         out("%.0f photons on noise image before PSF" % total)
         out("  applying PSF width = %s um" % g(float(s.psf_fwhm) * 1e6))
         counts, psf_lines = apply_psf(counts, W, H, s.psf, w, s.psf_radius)
-        for line in psf_lines:
-            out(line)
+        _psf_report(psf_lines, out)
     n16, n32, total, overloads, _ = readout_adu(counts, rng, seed, gain=s.gain, adc=s.adc,
                                                 readout=s.readout, bits=s.bits)
     out("%.0f photons on noise image (%d overloads)" % (total, overloads))
@@ -225,6 +223,14 @@ def noisify_run(s, raw: bytes, name: str, out=print):
     if s.bits in (16, 32):
         out("writing %s as %d-byte integers" % (s.noisefile, s.bits // 8))
     return files
+
+
+def _psf_report(lines, out):
+    for line in lines:
+        out(line)
+    if "WARNING: no photons, PSF skipped" in lines:
+        print(f"{PROG}: warning: no pixel above 0: the automatic PSF returns an all-zero image, as "
+              "noisify.c does (NZ-13)", file=sys.stderr)
 
 
 def _parameter_lines(s, W, H, pixel):

@@ -63,6 +63,7 @@ def _psf(s, v):
         s.psf = "fiber"
     if s.psf is None:
         s.lines.append("WARNING: unknown psf type: %s" % tok)
+        s.warnings.append(f"-psf {tok}: unknown type, no PSF is applied (noisify.c: gauss or fiber)")
 
 
 def _seen(name, inner):

@@ -245,11 +245,15 @@ def parse_nonbragg(argv, read_header=None) -> NonBraggSettings:
         if tok.startswith("-") and "-img" in tok and len(argv) > i + 1:
             s.img = argv[i + 1]
     s.image = read_header(s) if (s.img is not None and read_header is not None) else None
-    header = {k: getattr(s, k) for k in ("distance", "close_distance")}
+    header_close = s.close_distance
     s.warnings += scan(argv, TABLE, s, "nonBragg")
-    if s.img is not None and not math.isnan(header["close_distance"]) and s.distance != header["distance"] \
-            and math.isnan(s.close_distance) is False and s.close_distance == header["close_distance"]:
-        s.warnings.append("-distance is overridden by the -img header's CLOSE_DISTANCE, as in nonBragg.c (NB-19)")
+    if s.img is not None and not math.isnan(header_close) and any(
+            "-distance" in t and "-close_distance" not in t for t in argv):
+        s.warnings.append("the -img header's CLOSE_DISTANCE wins over -distance, as in nonBragg.c (NB-19)")
+    if len(s.ignore) > 69999:
+        from nanobragg_jax.errors import InputError
+
+        raise InputError(f"{len(s.ignore)} -ignore values: nonBragg.c's list holds 69999 (NB-25)")
     s.warnings += _quirk_warnings(argv, s)
     return s
 
