@@ -78,12 +78,15 @@ def auto_radius(kind: str, w: float, peak: float) -> int:
     return int(1 + math.ceil(v))
 
 
-def _radii_loop(img, gauss, w, user_radius, cap, out):
-    """Each pixel's radius (L840-852): the user's, or the automatic rule for its own value (libm
-    calls, as C).  Returns the first pixel whose automatic radius C cannot compute, or -1."""
+def _prepare_loop(img, gauss, w, user_radius, cap, radii, lost, bad):
+    """Per source pixel, in parallel (L840-860): its radius (the user's, or the automatic rule for
+    its own value, with libm calls as C), the light it books as lost (0 if it does not spread),
+    and bad[i] = 1 where C cannot compute the automatic radius (NZ-14)."""
     g = w * 0.652383013252053
-    for i in range(img.shape[0]):
+    for i in _prange(img.shape[0]):
         I = np.float64(img[i])
+        lost[i] = 0.0
+        bad[i] = 0
         if user_radius != 0:
             r = user_radius
         elif I > 0.0:
@@ -93,35 +96,27 @@ def _radii_loop(img, gauss, w, user_radius, cap, out):
             else:
                 v = g * (I / L)
             if not math.isfinite(v):
-                return i  # C quirk NZ-14: (int)NaN radius, C indexes outside the kernel
+                bad[i] = 1  # C quirk NZ-14: (int)NaN radius, C indexes outside the kernel
+                continue
             r = 1 + int(math.ceil(v))
         elif I != I:
-            return i
+            bad[i] = 1
+            continue
         else:
             r = 0  # not spread
         if r == 0:
             r = 1
-        out[i] = min(r, cap)
-    return -1
-
-
-def _lost_loop(img, radii, gauss, w):
-    """Total light booked as lost by the spreading pixels (L854-860), summed in raster order."""
-    g = w * 0.652383013252053
-    total = 0.0
-    for i in range(img.shape[0]):
-        I = np.float64(img[i])
-        if I <= 0.0:
+        r = min(r, cap)
+        radii[i] = r
+        if I <= 0.0:  # NaN is not skipped (C)
             continue
-        r = radii[i]
         if gauss:
             t = np.float64(r)
             t = t / w
             t = t * t
-            total += I * math.exp(-math.log(16.0) * t)
+            lost[i] = I * math.exp(-math.log(16.0) * t)
         else:
-            total += I * g / math.sqrt(g * g + np.float64(r * r))
-    return total
+            lost[i] = I * g / math.sqrt(g * g + np.float64(r * r))
 
 
 def _offsets(K, R, W):
@@ -133,7 +128,9 @@ def _offsets(K, R, W):
     return dx[order].astype(np.int64), dy[order].astype(np.int64), K[dy[order] + R, dx[order] + R]
 
 
-def _gather(img, W, H, radii, odx, ody, kval, out):
+def _gather(img, W, H, radii, odx, ody, kval, add, out):
+    """Each target pixel sums its sources in C's order (parallel over targets), then the lost
+    light is added back (L915-918)."""
     P = W * H
     for j in _prange(P):
         acc = np.float32(0.0)
@@ -154,11 +151,11 @@ def _gather(img, W, H, radii, odx, ody, kval, out):
             if x < 0 or x > W or y < 0 or y > H:  # C quirk NZ-1: x == W, y == H pass
                 continue
             acc = np.float32(np.float64(acc) + I * kval[t])
-        out[j] = acc
+        out[j] = np.float32(np.float64(acc) + add)
 
 
-def _scatter(img, W, H, radii, R, K, out):
-    """C's loop itself (L862-912), sequential."""
+def _scatter(img, W, H, radii, R, K, add, out):
+    """C's loop itself (L862-918), sequential; out has P + 1 entries (C writes index P)."""
     P = W * H
     ks = 2 * R + 1
     for i in range(P):
@@ -185,10 +182,12 @@ def _scatter(img, W, H, radii, R, K, out):
                 if j < 0 or j > P:
                     continue
                 out[j] = np.float32(np.float64(out[j]) + I * k)
+    for j in range(P):
+        out[j] = np.float32(np.float64(out[j]) + add)
 
 
 _prange = range
-_LOOPS = {"gather": _gather, "scatter": _scatter, "radii": _radii_loop, "lost": _lost_loop}
+_LOOPS = {"gather": _gather, "scatter": _scatter, "prepare": _prepare_loop}
 _COMPILED = {}
 
 
@@ -200,9 +199,8 @@ def _compiled(name):
     if name not in _COMPILED:
         import numba
 
-        if name == "gather":
-            _prange = numba.prange  # resolved when numba compiles _gather
-        _COMPILED[name] = numba.njit(cache=True, nogil=True, parallel=name == "gather")(_LOOPS[name])
+        _prange = numba.prange  # resolved when numba compiles the parallel loops
+        _COMPILED[name] = numba.njit(cache=True, nogil=True, parallel=name != "scatter")(_LOOPS[name])
     return _COMPILED[name]
 
 
@@ -249,30 +247,31 @@ def apply_psf(img, width: int, height: int, kind: str, w: float, user_radius: in
     R = min(R, cap)
     K = psf_kernel(kind, w, R)
     radii = np.zeros(P, np.int64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        bad = _compiled("radii")(img[:P], kind == "gauss", float(w), int(user_radius), cap, radii)
-    if bad >= 0:
-        raise InputError(f"automatic PSF radius undefined for pixel {bad} (value {float(img[bad]):g} "
+    lost = np.empty(P)
+    bad = np.empty(P, np.uint8)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        _compiled("prepare")(img[:P], kind == "gauss", float(w), int(user_radius), cap, radii, lost, bad)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise InputError(f"automatic PSF radius undefined for pixel {k} (value {float(img[k]):g} "
                          "photons; noisify.c crashes here, NZ-14): give -psf_radius")
-    out = np.zeros(P, np.float32)
+    total_lost = float(np.add.accumulate(lost)[-1])  # C's left-to-right sum
+    spreading = radii[lost != 0.0]
+    scatter_work = float(np.sum((2.0 * np.maximum(spreading, 0) + 1.0) ** 2))
     if method == "auto":
-        spread = ~(img[:P] <= 0.0)
-        r = np.maximum(radii[spread], 0)
-        scatter_work = float(np.sum((2 * r + 1) ** 2))
-        gather_work = P * float(np.count_nonzero(K)) / 2.0  # two cores
+        gather_work = P * float(np.count_nonzero(K)) / 2.0  # over two cores
         method = "scatter" if scatter_work <= gather_work else "gather"
+    add = total_lost / P
     with np.errstate(invalid="ignore", over="ignore"):
         if method == "gather":
+            out = np.empty(P, np.float32)
             odx, ody, kval = _offsets(K, R, width)
-            _compiled("gather")(img[:P], width, height, radii, odx, ody, kval, out)
+            _compiled("gather")(img[:P], width, height, radii, odx, ody, kval, add, out)
         else:
-            big = np.zeros(P + 1, np.float32)  # C writes index P (one past the image): lost
-            _compiled("scatter")(img[:P], width, height, radii, R, K.ravel(), big)
-            out = big[:P]
-    total_lost = float(_compiled("lost")(img[:P], radii, kind == "gauss", float(w)))
+            out = np.zeros(P + 1, np.float32)  # C writes index P (one past the image): lost
+            _compiled("scatter")(img[:P], width, height, radii, R, K.ravel(), add, out)
+            out = out[:P]
     lines.append("adding back %s lost photons" % _g(total_lost))
-    add = total_lost / P
-    out = (out.astype(np.float64) + add).astype(np.float32)
     return out, lines
 
 

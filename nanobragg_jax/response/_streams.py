@@ -36,9 +36,10 @@ def _poisson_loop(photon, out, flicker, calibration, st, fs, seed, calib_seed, g
     return total, seed, calib_seed
 
 
-def _readout_loop(photon, gain, adc, readout, bits, st, fs, seed, u16, u32):
+def _readout_loop(photon, gain, adc, readout, bits, st, fs, seed, u16, u32, noiseless):
     """L607-638: ADU with read noise, C's clamps and integer conversions; returns
-    (photon sum, overloads, seed)."""
+    (photon sum, overloads, seed).  noiseless: the noiseless image's order instead (L507-519: both
+    clamps before the 32-bit conversion, no read noise)."""
     total = 0.0
     overloads = 0
     for i in range(photon.shape[0]):
@@ -52,6 +53,8 @@ def _readout_loop(photon, gain, adc, readout, bits, st, fs, seed, u16, u32):
             adu = 2147483647.0
             if bits == 32:
                 overloads += 1
+        if noiseless and adu > 65535.0:
+            adu = 65535.0
         u32[i] = _to_u32(adu)
         if adu > 65535.0:
             adu = 65535.0
@@ -141,22 +144,11 @@ def readout_adu(photon, rng: CRandom, seed: int, *, gain: float = 1.0, adc: floa
     u32 = np.empty(photon.shape, np.uint32)
     args = (photon, float(gain), float(adc), float(readout), int(bits), rng.istate, rng.fstate)
     if _numba_available():
-        total, overloads, seed = _loop(_readout_loop)(*args, np.int64(seed), u16, u32)
+        total, overloads, seed = _loop(_readout_loop)(*args, np.int64(seed), u16, u32, False)
     else:
         with np.errstate(over="ignore", invalid="ignore"):
-            total, overloads, seed = _readout_loop(*args, int(seed), u16, u32)
+            total, overloads, seed = _readout_loop(*args, int(seed), u16, u32, False)
     return u16, u32, float(total), int(overloads), int(seed)
-
-
-def _noiseless_loop(photon, gain, adc, u16, u32):
-    for i in range(photon.shape[0]):
-        adu = np.float64(photon[i]) * gain + adc
-        if adu > 2147483647.0:
-            adu = 2147483647.0
-        if adu > 65535.0:
-            adu = 65535.0
-        u32[i] = _to_u32(adu)
-        u16[i] = _to_u16(adu)
 
 
 def noiseless_adu(photon, gain: float = 1.0, adc: float = 40.0):
@@ -166,14 +158,13 @@ def noiseless_adu(photon, gain: float = 1.0, adc: float = 40.0):
     photon = np.ascontiguousarray(photon, dtype=np.float32).reshape(-1)
     u16 = np.empty(photon.shape, np.uint16)
     u32 = np.empty(photon.shape, np.uint32)
+    rng = CRandom()  # not drawn from (no read noise)
+    args = (photon, float(gain), float(adc), 0.0, 16, rng.istate, rng.fstate)
     if _numba_available():
-        _loop(_noiseless_loop)(photon, float(gain), float(adc), u16, u32)
+        _loop(_readout_loop)(*args, np.int64(0), u16, u32, True)
     else:
         with np.errstate(invalid="ignore", over="ignore"):
-            adu = photon.astype(np.float64) * gain + adc
-            adu = np.where(adu > 2147483647.0, 2147483647.0, adu)
-            adu = np.where(adu > 65535.0, 65535.0, adu)
-        u16[:], u32[:] = c_ushort(adu), c_uint(adu)
+            _readout_loop(*args, 0, u16, u32, True)
     return u16, u32
 
 
