@@ -155,10 +155,6 @@ def _gaussdev(st, fs, idum):
     return fs[_GSET], idum
 
 
-#: An empty ln-Gamma cache (`_poidev_cached` then computes every value).
-_NO_CACHE = np.empty(0)
-
-
 def gammln_cache(max_mean: float) -> np.ndarray:
     """A cache for `poidev_kernel_cached`: ln Gamma(k + 1) of the integers k the rejection method
     can draw for means up to max_mean (NaN = not computed yet), at most 4M entries (32 MB)."""
@@ -169,13 +165,13 @@ def gammln_cache(max_mean: float) -> np.ndarray:
 @_jitable
 def _poidev(st, fs, xm, idum):
     """NR poidev for a float32 mean -> (float32 deviate, new idum).  C L3616-3668."""
-    return _poidev_cached(st, fs, xm, idum, _NO_CACHE)
+    return _poidev_cached(st, fs, xm, idum, None)
 
 
 @_jitable
 def _poidev_cached(st, fs, xm, idum, gcache):
     """`_poidev` with a cache of ln Gamma(em + 1) for the integer candidates em of the rejection
-    method (`gammln_cache`; filled as it goes).  gammln is a pure function of its float32 argument,
+    method (`gammln_cache`, filled as it goes; None: no cache, numba prunes the branch).  gammln is a pure function of its float32 argument,
     so a cached value is the value C computes: the same bits, about a third less work per trial."""
     xm = f32(xm)
     if xm > 1.0e6:
@@ -214,13 +210,14 @@ def _poidev_cached(st, fs, xm, idum, gcache):
             if not (em < 0.0):
                 break
         em = float(np.floor(em))
-        if em == em and em < gcache.shape[0]:
-            k = int(em)
-            lg = gcache[k]
-            if lg != lg:
-                lg = _gammln(f32(em + 1.0))
-                gcache[k] = lg
-        else:
+        lg = math.nan
+        if gcache is not None:
+            if em == em and em < gcache.shape[0]:
+                lg = gcache[int(em)]
+                if lg != lg:
+                    lg = _gammln(f32(em + 1.0))
+                    gcache[int(em)] = lg
+        if lg != lg:
             lg = _gammln(f32(em + 1.0))
         expo = f32(f32(f32(em * alxm) - lg) - g)
         t = f32(0.9 * (1.0 + f32(y * y)) * _exp(expo))
@@ -242,7 +239,7 @@ def _to_ushort(test):
     return int(test) & 0xFFFF
 
 
-def noise_raster(img, xmin, xmax, ymin, ymax, adc, st, fs, idum, out):
+def noise_raster(img, xmin, xmax, ymin, ymax, adc, st, fs, idum, out, gcache=None):
     """C's noise loop (L3233-3256) over the inclusive ROI, raster order: poidev, sum, +adc, clamp
     at 65535 (counted), truncate.  Writes `out`; returns (overloads, photon sum, new idum).
 
@@ -253,7 +250,7 @@ def noise_raster(img, xmin, xmax, ymin, ymax, adc, st, fs, idum, out):
     overloads = 0
     for s in range(ymin, ymax + 1):
         for f in range(xmin, xmax + 1):
-            test, idum = _poidev(st, fs, img[s, f], idum)
+            test, idum = _poidev_cached(st, fs, img[s, f], idum, gcache)
             total += test
             test += adc
             if test > OVERLOAD:
