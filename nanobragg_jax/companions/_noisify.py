@@ -238,14 +238,19 @@ def _parameter_lines(s, W, H, pixel):
              % (g(s.distance), g(s.detsize_x), g(s.detsize_y), g(pixel), W, H),
              "  Xbeam=%s Ybeam=%s" % (g(s.Xbeam), g(s.Ybeam))]
     if s.psf is not None:
-        head = "  %s PSF fwhm = %s um " % ("Gaussian" if s.psf == "gauss" else "fiber", g(float(s.psf_fwhm) * 1e6))
-        tail = ""
+        # C: "  %s PSF fwhm = %g um " then "  with automatic rendering radius\n" and/or
+        # "  with rendering radius: %d\n" (both for radius 0, neither for a negative one: NZ-15)
+        text = "  %s PSF fwhm = %s um " % ("Gaussian" if s.psf == "gauss" else "fiber", g(float(s.psf_fwhm) * 1e6))
         if s.psf_radius == 0:
-            tail += "with automatic rendering radius\n"
+            text += "  with automatic rendering radius\n"
         if s.psf_radius >= 0:
-            tail += "with rendering radius: %d\n" % s.psf_radius
-        lines.append((head + tail).rstrip("\n"))
-    lines += ["  seed: %d" % s.seed, "  calibration noise seed: %d" % s.calib_seed,
+            text += "  with rendering radius: %d\n" % s.psf_radius
+        lines += text.rstrip("\n").split("\n")
+    if s.psf is not None and s.psf_radius < 0:  # the open line runs into the next one
+        lines[-1] += "  seed: %d" % s.seed
+    else:
+        lines.append("  seed: %d" % s.seed)
+    lines += ["  calibration noise seed: %d" % s.calib_seed,
               "  calibration_noise = %s %%" % g(s.calibration * 100),
               "  input file scale = %s" % g(s.photon_scale),
               "  readout_noise = %s ADU" % g(s.readout),

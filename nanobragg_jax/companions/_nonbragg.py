@@ -66,6 +66,7 @@ def _render(run) -> int:
     s, L = run.settings, run.layout
     if s.img is not None:
         print(f"reading {s.img}")
+        print(f"mmap({s.img}) = {hex(id(run.image))}")  # C prints its buffer's address here
     print(BANNER)
     print("\n".join(run.summary))
     for w in dict.fromkeys(run.warnings):

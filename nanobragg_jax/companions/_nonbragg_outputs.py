@@ -42,33 +42,43 @@ def nonbragg_statistics(img, roi, n_start: int) -> NonBraggStats:
     max_I, max_s, max_f = 0.0, -1, -1
     total = sumsqr = sumdev = 0.0
     count = 0
+    blocks = []
     if box is not None:
         rows, cols = box
-        vals = img[box]
-        count = vals.size
-        with np.errstate(invalid="ignore"):
-            peak = float(np.nanmax(vals)) if not np.all(np.isnan(vals)) else math.nan
-        if peak > 0.0:  # C: the first pixel strictly greater than the running max (NaN never is)
-            k = int(np.argmax(vals == np.float32(peak)))
-            max_I, max_s, max_f = peak, rows.start + k // vals.shape[1], cols.start + k % vals.shape[1]
+        width = cols.stop - cols.start
+        count = (rows.stop - rows.start) * width
+        step = max(1, (1 << 18) // max(width, 1))  # cache-sized blocks of rows
+        blocks = [slice(r, min(r + step, rows.stop)) for r in range(rows.start, rows.stop, step)]
         with np.errstate(over="ignore", invalid="ignore"):
-            # C sums left to right in double, NumPy pairwise: ~1e-16 relative apart, far below the
-            # digits C prints (as outputs.image_statistics)
-            total = float(np.sum(vals, dtype=np.float64))
-            sumsqr = float(np.sum(np.square(vals), dtype=np.float64))
+            for r in blocks:
+                vals = img[r, cols]
+                peak = np.max(vals)
+                if np.isnan(peak):
+                    peak = np.nanmax(vals) if not np.all(np.isnan(vals)) else np.float32(0.0)
+                if peak > max_I:  # C: the first pixel strictly greater than the running max
+                    k = int(np.argmax(vals == peak))
+                    max_I, max_s, max_f = float(peak), r.start + k // width, cols.start + k % width
+                # C sums left to right in double, NumPy pairwise: ~1e-16 relative apart, far below
+                # the digits C prints (as outputs.image_statistics)
+                total += float(np.sum(vals, dtype=np.float64))
+                sumsqr += float(np.sum(np.square(vals), dtype=np.float64))  # float32 squares
     n = n_start if n_start > 0 else 1
     mean = total / n
     n = max(n, 2)
     with np.errstate(over="ignore", invalid="ignore"):
         rms = math.sqrt(sumsqr / (n - 1)) if not sumsqr < 0 else math.nan
-        if box is not None:
-            shifted = np.empty(img.size, np.float32)  # C reads float[j + 1] (NB-4)
-            shifted[:-1] = img.ravel()[1:]
-            shifted[-1] = 0.0
-            dev = shifted.reshape(img.shape)[box].astype(np.float64) - mean
-            sumdev = float(np.sum(dev * dev))
+        flat = img.ravel()
+        F = img.shape[1]
+        for r in blocks:  # C reads float[j + 1] (NB-4): the next pixel, a zero past the end
+            start, stop = r.start * F + 1, r.stop * F + 1
+            nxt = np.zeros(stop - start, np.float64)
+            have = min(stop, flat.size) - start
+            nxt[:have] = flat[start:start + have]
+            dev = nxt.reshape(r.stop - r.start, F)[:, cols] - mean
+            sumdev += float(np.sum(dev * dev))
     m = max(count, 2)
-    return NonBraggStats(max_I, max_s, max_f, mean, rms, math.sqrt(sumdev / (m - 1)) if not sumdev < 0 else math.nan)
+    return NonBraggStats(max_I, max_s, max_f, mean, rms,
+                         math.sqrt(sumdev / (m - 1)) if not sumdev < 0 else math.nan)
 
 
 def extract_bins(image, roi, ignore, adc, gain, last, stol_table, fluence, molecules, steps):
