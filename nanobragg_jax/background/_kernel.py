@@ -106,10 +106,11 @@ def _chunk(model: BackgroundModel, row0, rows: int, index_rows=None, details: bo
     dt = det.pix0.dtype
     F = L.fpixels
     P = -(-rows * F // _PIXEL_ALIGN) * _PIXEL_ALIGN
-    flat = jnp.arange(P)
-    spix = row0 + flat // F
-    fpix = flat % F
-    active = (flat < rows * F) & rendered_pixels(model, spix, fpix)
+    # pixel indices by broadcasting (an integer division per pixel costs more than the physics)
+    pad = P - rows * F
+    spix = jnp.pad(jnp.broadcast_to(row0 + jnp.arange(rows)[:, None], (rows, F)).reshape(-1), (0, pad))
+    fpix = jnp.pad(jnp.broadcast_to(jnp.arange(F)[None, :], (rows, F)).reshape(-1), (0, pad))
+    active = (jnp.arange(P) < rows * F) & rendered_pixels(model, spix, fpix)
     diffracted, airpath, _ = subpixel_geometry(model, spix.astype(dt), fpix.astype(dt))
     omega = solid_angle(model, airpath)  # (Q, P), the whole pixel's area for every sub-pixel
     Q = airpath.shape[0]
