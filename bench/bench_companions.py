@@ -79,6 +79,16 @@ def _row(name, wall, walls, rss, ref=None):
     return f"| {name} | {wall:.2f} | {runs} | {rss} | {ratio} |"
 
 
+def _versus(c_bin, c_name, name, args, wd, repeats, env):
+    """Rows for the C program (when given) and ours on the same command line."""
+    ref = None
+    if c_bin:
+        ref, walls, rss = timed_runs([c_bin] + args.format(o="c").split(), wd, repeats, env)
+        print(_row(c_name, ref, walls, rss))
+    wall, walls, rss = timed_runs(_script(name) + args.format(o="py").split(), wd, repeats)
+    print(_row(name, wall, walls, rss, ref))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -96,12 +106,7 @@ def main() -> None:
     # 1. nonbragg
     print("\n## nonbragg: water background, full frame\n")
     print(head)
-    ref = None
-    if nb_c:
-        ref, walls, rss = timed_runs([nb_c] + NONBRAGG.format(o="c").split(), wd, opts.repeats, env)
-        print(_row("nonBragg.c", ref, walls, rss))
-    wall, walls, rss = timed_runs(_script("nonbragg") + NONBRAGG.format(o="py").split(), wd, opts.repeats)
-    print(_row("nonbragg", wall, walls, rss, ref))
+    _versus(nb_c, "nonBragg.c", "nonbragg", NONBRAGG, wd, opts.repeats, env)
     if nb_c:
         print(f"\nparity: float image {_float_parity(wd / 'py.bin', wd / 'c.bin')}; int image "
               f"{'identical' if (wd / 'py.img').read_bytes() == (wd / 'c.img').read_bytes() else 'DIFFERS'}")
@@ -117,12 +122,7 @@ def main() -> None:
     print(f"\n## noisify: {source} (mean {float(total.mean()):.1f}, max {float(total.max()):.0f} photons), "
           "Gaussian PSF, 3 % calibration error\n")
     print(head)
-    ref = None
-    if nz_c:
-        ref, walls, rss = timed_runs([nz_c] + NOISIFY.format(o="c").split(), wd, opts.repeats, env)
-        print(_row("noisify.c", ref, walls, rss))
-    wall, walls, rss = timed_runs(_script("noisify") + NOISIFY.format(o="py").split(), wd, opts.repeats)
-    print(_row("noisify", wall, walls, rss, ref))
+    _versus(nz_c, "noisify.c", "noisify", NOISIFY, wd, opts.repeats, env)
     if nz_c:
         same = all((wd / f"py_{k}.img").read_bytes() == (wd / f"c_{k}.img").read_bytes() for k in ("int", "noise"))
         print(f"\nparity: noiseless and noisy images {'identical' if same else 'DIFFER'}")

@@ -8,7 +8,7 @@ detector geometry, as a JAX kernel.
 `polint` is C's 4-point Lagrange fit; `sequential_nearest` its stateful table search, needed only
 for an unordered table (NB-7).  This package works in SI units and imports neither the command
 line, the set-up nor file I/O.  The kernel's names (`BackgroundModel`, `render_background`,
-`sample_stols`) are loaded on first use, so the table helpers import no JAX or equinox.
+`sample_stols`, and `polint`, the spot kernel's own Lagrange fit) are loaded on first use, so the table helpers import no JAX or equinox.
 """
 
 import importlib
@@ -16,11 +16,10 @@ import importlib
 from nanobragg_jax.background._table import STOL_UNITS as STOL_UNITS
 from nanobragg_jax.background._table import StolTable as StolTable
 from nanobragg_jax.background._table import fit_index as fit_index
-from nanobragg_jax.background._table import polint as polint
 from nanobragg_jax.background._table import sequential_nearest as sequential_nearest
 from nanobragg_jax.background._table import stol_table as stol_table
 
-_KERNEL = ("BackgroundModel", "render_background", "sample_stols")
+_KERNEL = ("BackgroundModel", "render_background", "sample_stols", "polint")
 
 
 def __getattr__(name):

@@ -3,7 +3,7 @@
 For every rendered pixel, sub-pixel (slow, then fast) and source, in C's order:
 
     stol  = |d - i| / (2 lambda)                      d: unit diffracted direction, i: unit incident
-    F     = polint(4 table points around stol)         C's Lagrange cubic (table.polint)
+    F     = polint(4 table points around stol)         C's Lagrange cubic (render.structure_factors)
     I    += sign(F) F^2 * polar * Omega * weight       Omega: the WHOLE pixel's solid angle, per sub-pixel
     pixel = I r_e^2 fluence molecules / (sources oversample^2)
 
@@ -32,7 +32,7 @@ from jaxtyping import Array, Float, Int
 from nanobragg_jax.constants import R_E_SQR
 from nanobragg_jax.layout import Layout, block_plan, default_chunk_rows
 from nanobragg_jax.render import Beam, Detector, physics, rendered_pixels, solid_angle, subpixel_geometry
-from nanobragg_jax.background._table import polint
+from nanobragg_jax.render.structure_factors import polint
 
 _PIXEL_ALIGN = 16
 # Pixel-samples per chunk: the per-sample work is light, so chunks small enough to stay in cache

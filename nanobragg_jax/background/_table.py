@@ -123,22 +123,6 @@ def fit_index(table: StolTable, stol) -> np.ndarray:
     return np.clip(n, 1, table.size - 3)
 
 
-def polint(xa, ya, x):
-    """nonBragg's polint (L2181-2189): the Lagrange cubic through four points, at x.
-
-    xa, ya: sequences of four arrays (or scalars) broadcastable with x.  Products left to right,
-    one division per term, the four terms summed left to right, exactly as C (bit for bit in
-    float64).  Equal abscissae divide by zero: NaN or inf, as in C (NB-5).  Works with numpy or
-    jax.numpy arrays (differentiable in x, xa and ya)."""
-    x0, x1, x2, x3 = xa
-    y0, y1, y2, y3 = ya
-    t0 = (x - x1) * (x - x2) * (x - x3) * y0 / ((x0 - x1) * (x0 - x2) * (x0 - x3))
-    t1 = (x - x0) * (x - x2) * (x - x3) * y1 / ((x1 - x0) * (x1 - x2) * (x1 - x3))
-    t2 = (x - x0) * (x - x1) * (x - x3) * y2 / ((x2 - x0) * (x2 - x1) * (x2 - x3))
-    t3 = (x - x0) * (x - x1) * (x - x2) * y3 / ((x3 - x0) * (x3 - x1) * (x3 - x2))
-    return t0 + t1 + t2 + t3
-
-
 # ------------------------------------------------------------------------------------------------
 # The sequential search of an unordered table (NB-7)
 

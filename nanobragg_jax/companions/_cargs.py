@@ -70,6 +70,51 @@ def setter(*fields: str, scale: float = 1.0, **extra):
     return apply
 
 
+def seen(name: str, inner: Callable):
+    """apply() that runs `inner` and records that the flag was given (for the quirk warnings)."""
+    def apply(s, vals):
+        inner(s, vals)
+        s.seen.add(name)
+    return apply
+
+
+def run_program(prog: str, argv, help_text: Callable[[], str], body: Callable[[list], int]) -> int:
+    """A companion's main: --help (or no argument) prints the help; bad input -> one line
+    `prog: error: ...` on stderr and status 2 (nothing written: the bodies compute every output
+    before writing any); Ctrl-C -> 130."""
+    import sys
+
+    from nanobragg_jax.errors import InputError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        sys.stdout.write(help_text())
+        return 0
+    try:
+        return body(argv)
+    except InputError as exc:
+        print(f"{prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def console_exit(main: Callable[[], int]) -> None:
+    """Run a console script's main(), flush, and exit without the interpreter's teardown (as
+    `nanobragg`: skips JAX's runtime shutdown; every output is closed by then)."""
+    import os
+    import sys
+
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing to flush to
+            pass
+    os._exit(code)
+
+
 def switch(**fields):
     def apply(s, vals):
         for k, v in fields.items():

@@ -11,11 +11,11 @@ error line (exit 2); its other accidents are reproduced with a one-line warning.
 from __future__ import annotations
 
 import math
-import os
 import sys
 
 import numpy as np
 
+from nanobragg_jax.companions._cargs import console_exit, run_program
 from nanobragg_jax.companions._noisify_args import UNSET, parse_noisify
 from nanobragg_jax.constants import R_E_SQR
 from nanobragg_jax.errors import InputError
@@ -128,20 +128,9 @@ def _smv(s, W, H, pixel, header, u16, u32):
 
 def main(argv=None) -> int:
     """Run noisify's command line; returns the exit status (0, or 2 for refused input)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help"):
-        from nanobragg_jax.companions._help import noisify_help
+    from nanobragg_jax.companions._help import noisify_help
 
-        sys.stdout.write(noisify_help())
-        return 0
-    try:
-        return _run(argv)
-    except InputError as exc:
-        print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    return run_program(PROG, argv, noisify_help, _run)
 
 
 def noisify_run(s, raw: bytes, name: str, out=print):
@@ -272,10 +261,4 @@ def _run(argv) -> int:
 
 def entry_point() -> None:
     """The `noisify` console script."""
-    code = main()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(code)
+    console_exit(main)

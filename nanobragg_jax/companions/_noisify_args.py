@@ -7,7 +7,7 @@ import dataclasses
 import time
 from typing import Optional
 
-from nanobragg_jax.companions._cargs import flag, scan, setter, switch
+from nanobragg_jax.companions._cargs import flag, scan, seen, setter, switch
 from nanobragg_jax.constants import DEFAULT_FLUENCE
 from nanobragg_jax.errors import InputError
 from nanobragg_jax.noise import f32
@@ -66,13 +66,6 @@ def _psf(s, v):
         s.warnings.append(f"-psf {tok}: unknown type, no PSF is applied (noisify.c: gauss or fiber)")
 
 
-def _seen(name, inner):
-    def apply(s, v):
-        inner(s, v)
-        s.seen.add(name)
-    return apply
-
-
 def _fwhm(s, v):
     s.psf_fwhm = f32(v[0] / 1e6)
 
@@ -88,7 +81,7 @@ TABLE = (
     flag("-detpixels=10", 1, "i", setter("xpixels", "ypixels"), 202),
     flag("-detpixels_x", 1, "i", setter("xpixels"), 206),
     flag("-detpixels_y", 1, "i", setter("ypixels"), 210),
-    flag("-pixel", 1, "f", _seen("pixel", setter("pixel", scale=1e-3)), 214),
+    flag("-pixel", 1, "f", seen("pixel", setter("pixel", scale=1e-3)), 214),
     flag("-psf=4", None, "s", _psf, 218),  # C quirk NZ-3: unguarded
     flag("-psf_rad", 1, "f", lambda s, v: setattr(s, "psf_radius", int(v[0]) if abs(v[0]) < 2**31 else 0), 225),
     flag("-psf_si -psf_fw -psf_wi", 1, "f", _fwhm, 229),
@@ -107,8 +100,8 @@ TABLE = (
     flag("-scale", 1, "f", setter("photon_scale"), 283),
     flag("-seed", 1, "i", lambda s, v: setattr(s, "seed", -v[0]), 287),
     flag("-calib_seed", 1, "i", lambda s, v: setattr(s, "calib_seed", -v[0]), 291),
-    flag("-badpix_seed", 1, "i", _seen("badpix_seed", lambda s, v: None), 295),
-    flag("-hotpix_seed", 1, "i", _seen("hotpix_seed", lambda s, v: None), 299),
+    flag("-badpix_seed", 1, "i", seen("badpix_seed", lambda s, v: None), 295),
+    flag("-hotpix_seed", 1, "i", seen("hotpix_seed", lambda s, v: None), 299),
     flag("-adc", 1, "f", setter("adc"), 303),
     flag("-gain", 1, "f", setter("gain"), 307),
     flag("-phi", 1, "f", setter("phi0"), 311),  # no length test: -phistep sets it too (NZ-19)

@@ -12,16 +12,14 @@ kept on disk.
 from __future__ import annotations
 
 import math
-import os
 import sys
 
-import numpy as np
 
+from nanobragg_jax.companions._cargs import console_exit, run_program
 from nanobragg_jax.companions._jaxsetup import configure_jax, executable_dir
 from nanobragg_jax.companions._nonbragg_args import parse_nonbragg
 from nanobragg_jax.companions._nonbragg_outputs import extract_bins, nonbragg_statistics, stolout_lines
 from nanobragg_jax.companions._nonbragg_setup import BANNER, background_arrays, nonbragg_setup, read_img_header
-from nanobragg_jax.errors import InputError
 from nanobragg_jax.io import atomic_write_bytes, format_g as g, write_float_image, write_pgm, write_smv
 from nanobragg_jax.noise import CRandom, noise_image, noise_summary_line
 from nanobragg_jax.outputs import int_image, last_subpixel_position, pgm_image
@@ -43,23 +41,15 @@ def render_nonbragg(run, *, cache_dir=None):
 
 def main(argv=None, workdir: str = ".") -> int:
     """Run nonBragg's command line; returns the exit status (0, or 2 for refused input)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help"):
-        from nanobragg_jax.companions._help import nonbragg_help
+    from nanobragg_jax.companions._help import nonbragg_help
 
-        sys.stdout.write(nonbragg_help())
-        return 0
-    try:
+    def body(argv):
         s = parse_nonbragg(argv, read_header=lambda st: read_img_header(st, workdir))
         run = nonbragg_setup(s, workdir, image=s.image)
         configure_jax()
         return _render(run)
-    except InputError as exc:
-        print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+
+    return run_program(PROG, argv, nonbragg_help, body)
 
 
 def _render(run) -> int:
@@ -149,11 +139,5 @@ def _printout(run, img, last):
 
 
 def entry_point() -> None:
-    """The `nonbragg` console script (fast exit after flushing, as `nanobragg`)."""
-    code = main()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(code)
+    """The `nonbragg` console script."""
+    console_exit(main)

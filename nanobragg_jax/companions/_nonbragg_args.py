@@ -9,7 +9,7 @@ import math
 import time
 from typing import Optional
 
-from nanobragg_jax.companions._cargs import flag, scan, setter, switch
+from nanobragg_jax.companions._cargs import flag, scan, seen, setter, switch
 from nanobragg_jax.constants import DEFAULT_FLUENCE, RTD
 
 NAN = math.nan
@@ -123,13 +123,6 @@ def _ignore(s, v):
     s.ignore.append(int(math.trunc(x)) & 0xFFFF if math.isfinite(x) and abs(x) < 2**31 else 0)
 
 
-def _seen(name, inner):
-    def apply(s, v):
-        inner(s, v)
-        s.seen.add(name)
-    return apply
-
-
 def _energy(s, v):
     s.lambda0 = (12398.42 / v[0]) / 1e10 if v[0] != 0.0 else math.inf
 
@@ -165,7 +158,7 @@ TABLE = (
     flag("-distance", 1, "f", setter("distance", scale=mm, pivot="beam"), 481),
     flag("-close_distance", 1, "f", setter("close_distance", scale=mm, pivot="sample"), 486),
     flag("-source_distance", 1, "f", setter("source_distance", scale=mm), 491),
-    flag("-twotheta", 1, "f", _seen("twotheta", setter("twotheta", scale=1 / RTD, pivot="sample")), 495),
+    flag("-twotheta", 1, "f", seen("twotheta", setter("twotheta", scale=1 / RTD, pivot="sample")), 495),
     flag("-detector_rotx", 1, "f", setter("rotx", scale=1 / RTD), 500),
     flag("-detector_roty", 1, "f", setter("roty", scale=1 / RTD), 504),
     flag("-detector_rotz", 1, "f", setter("rotz", scale=1 / RTD), 508),
@@ -202,7 +195,7 @@ TABLE = (
     flag("-round_div", 0, "", switch(round_div=True), 637),
     flag("-square_div", 0, "", switch(round_div=False), 642),
     flag("-adc", 1, "f", setter("adc"), 647),
-    flag("-gain", 1, "f", _seen("gain", setter("gain")), 651),
+    flag("-gain", 1, "f", seen("gain", setter("gain")), 651),
     flag("-phi=4", 1, "f", setter("phi0", scale=1 / RTD), 655),
     flag("-osc", 1, "f", setter("osc", scale=1 / RTD), 659),
     flag("-phistep=8", 1, "f", setter("phistep", scale=1 / RTD), 663),
@@ -219,7 +212,7 @@ TABLE = (
     flag("-pgmfile -pgmimage", 1, "s", setter("pgmfile"), 723),
     flag("-noisefile -noiseimage", 1, "s", setter("noisefile", calculate_noise=True), 727),
     flag("-nonoise", 0, "", switch(calculate_noise=False), 732),
-    flag("-nopgm", 0, "", _seen("nopgm", lambda s, v: None), 737),  # NB-10: PGM always written
+    flag("-nopgm", 0, "", seen("nopgm", lambda s, v: None), 737),  # NB-10: PGM always written
     flag("-noreject", 0, "", lambda s, v: None, 742),
     flag("-scale", 1, "f", setter("intfile_scale"), 747),
     flag("-pgmscale", 1, "f", setter("pgm_scale"), 752),
