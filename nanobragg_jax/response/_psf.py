@@ -78,45 +78,70 @@ def auto_radius(kind: str, w: float, peak: float) -> int:
     return int(1 + math.ceil(v))
 
 
-def _prepare_loop(img, gauss, w, user_radius, cap, radii, lost, bad):
-    """Per source pixel, in parallel (L840-860): its radius (the user's, or the automatic rule for
-    its own value, with libm calls as C), the light it books as lost (0 if it does not spread),
-    and bad[i] = 1 where C cannot compute the automatic radius (NZ-14)."""
+def _pixel_radius(I, gauss, w, user_radius, cap):
+    """(radius, lost light) of one source pixel (L840-860), libm calls as C; radius -2**62 where C
+    cannot compute the automatic radius (NZ-14); lost 0 for a pixel that does not spread."""
+    if user_radius != 0:
+        r = user_radius
+    elif I > 0.0:
+        L = math.sqrt(I) / 10.0
+        if gauss:
+            v = math.sqrt(-math.log(L / I) / math.log(16.0)) * w
+        else:
+            v = (w * 0.652383013252053) * (I / L)
+        if not math.isfinite(v):
+            return -(2 ** 62), 0.0  # C quirk NZ-14: (int)NaN radius, C indexes outside the kernel
+        r = 1 + int(math.ceil(v))
+    elif I != I:
+        return -(2 ** 62), 0.0
+    else:
+        r = 0  # not spread
+    if r == 0:
+        r = 1
+    r = min(r, cap)
+    if I <= 0.0:  # NaN is not skipped (C)
+        return r, 0.0
+    if gauss:
+        t = np.float64(r)
+        t = t / w
+        t = t * t
+        return r, I * math.exp(-math.log(16.0) * t)
     g = w * 0.652383013252053
+    return r, I * g / math.sqrt(g * g + np.float64(r * r))
+
+
+def _prepare_loop(img, gauss, w, user_radius, cap, radii, lost, bad, table_r, table_lost):
+    """Per source pixel, in parallel: its radius and lost light (`_pixel_radius`), bad[i] = 1
+    where C cannot compute the radius (NZ-14).  Photon counts are whole numbers, so the values of
+    the integers below len(table_r) come from tables made first (the same function of the same
+    value: the same bits).  Returns the work of C's scatter (kernel entries visited)."""
+    work = 0.0
+    n = table_r.shape[0]
     for i in _prange(img.shape[0]):
         I = np.float64(img[i])
-        lost[i] = 0.0
-        bad[i] = 0
-        if user_radius != 0:
-            r = user_radius
-        elif I > 0.0:
-            L = math.sqrt(I) / 10.0
-            if gauss:
-                v = math.sqrt(-math.log(L / I) / math.log(16.0)) * w
-            else:
-                v = g * (I / L)
-            if not math.isfinite(v):
-                bad[i] = 1  # C quirk NZ-14: (int)NaN radius, C indexes outside the kernel
-                continue
-            r = 1 + int(math.ceil(v))
-        elif I != I:
-            bad[i] = 1
-            continue
+        if I >= 0.0 and I < n and I == math.floor(I):
+            r = table_r[int(I)]
+            lost[i] = table_lost[int(I)]
         else:
-            r = 0  # not spread
-        if r == 0:
-            r = 1
-        r = min(r, cap)
+            r, lost[i] = _pixel_radius(I, gauss, w, user_radius, cap)
         radii[i] = r
-        if I <= 0.0:  # NaN is not skipped (C)
-            continue
-        if gauss:
-            t = np.float64(r)
-            t = t / w
-            t = t * t
-            lost[i] = I * math.exp(-math.log(16.0) * t)
-        else:
-            lost[i] = I * g / math.sqrt(g * g + np.float64(r * r))
+        bad[i] = r == -(2 ** 62)
+        if lost[i] != 0.0 and r >= 0:
+            work += (2.0 * r + 1.0) * (2.0 * r + 1.0)
+    return work
+
+
+def _tables(gauss, w, user_radius, cap, table_r, table_lost):
+    for k in range(table_r.shape[0]):
+        table_r[k], table_lost[k] = _pixel_radius(np.float64(k), gauss, w, user_radius, cap)
+
+
+def _sum_in_order(values):
+    """Left-to-right double sum (C's `total_lost += lost`)."""
+    total = 0.0
+    for k in range(values.shape[0]):
+        total += values[k]
+    return total
 
 
 def _offsets(K, R, W):
@@ -133,21 +158,30 @@ def _gather(img, W, H, radii, odx, ody, kval, add, out):
     light is added back (L915-918)."""
     P = W * H
     for j in _prange(P):
+        yt = j // W
+        xt = j - yt * W
         acc = np.float32(0.0)
         for t in range(odx.shape[0]):
             dx = odx[t]
             dy = ody[t]
-            i = j - (dy * W + dx)
-            if i < 0 or i >= P:
+            # the source i = j - (dy W + dx), as (x0, y0) without a division per entry
+            x0 = xt - dx
+            y0 = yt - dy
+            if x0 < 0 or x0 >= W:
+                k = x0 // W
+                x0 -= k * W
+                y0 += k
+            if y0 < 0 or y0 >= H:
                 continue
+            i = y0 * W + x0
             I = np.float64(img[i])
             if I <= 0.0:  # NaN is not skipped (C quirk)
                 continue
             r = radii[i]
             if r < 0 or dx * dx + dy * dy > r * r:
                 continue
-            x = i % W + dx
-            y = i // W + dy
+            x = x0 + dx
+            y = y0 + dy
             if x < 0 or x > W or y < 0 or y > H:  # C quirk NZ-1: x == W, y == H pass
                 continue
             acc = np.float32(np.float64(acc) + I * kval[t])
@@ -187,7 +221,8 @@ def _scatter(img, W, H, radii, R, K, add, out):
 
 
 _prange = range
-_LOOPS = {"gather": _gather, "scatter": _scatter, "prepare": _prepare_loop}
+_LOOPS = {"gather": _gather, "scatter": _scatter, "prepare": _prepare_loop, "tables": _tables,
+          "sum": _sum_in_order}
 _COMPILED = {}
 
 
@@ -200,7 +235,13 @@ def _compiled(name):
         import numba
 
         _prange = numba.prange  # resolved when numba compiles the parallel loops
-        _COMPILED[name] = numba.njit(cache=True, nogil=True, parallel=name != "scatter")(_LOOPS[name])
+        if "radius" not in _COMPILED:
+            from numba.extending import register_jitable
+
+            register_jitable(_pixel_radius)
+            _COMPILED["radius"] = True
+        parallel = name in ("gather", "prepare")
+        _COMPILED[name] = numba.njit(cache=True, nogil=True, parallel=parallel)(_LOOPS[name])
     return _COMPILED[name]
 
 
@@ -249,15 +290,19 @@ def apply_psf(img, width: int, height: int, kind: str, w: float, user_radius: in
     radii = np.zeros(P, np.int64)
     lost = np.empty(P)
     bad = np.empty(P, np.uint8)
+    with np.errstate(invalid="ignore"):
+        top = float(np.nanmax(img[:P])) if not np.all(np.isnan(img[:P])) else 0.0
+    size = int(min(max(top, 0.0), 1 << 20)) + 1 if math.isfinite(top) else 1
+    table_r, table_lost = np.zeros(size, np.int64), np.zeros(size)
+    args = (kind == "gauss", float(w), int(user_radius), cap)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        _compiled("prepare")(img[:P], kind == "gauss", float(w), int(user_radius), cap, radii, lost, bad)
+        _compiled("tables")(*args, table_r, table_lost)
+        scatter_work = _compiled("prepare")(img[:P], *args, radii, lost, bad, table_r, table_lost)
     if bad.any():
         k = int(np.argmax(bad))
         raise InputError(f"automatic PSF radius undefined for pixel {k} (value {float(img[k]):g} "
                          "photons; noisify.c crashes here, NZ-14): give -psf_radius")
-    total_lost = float(np.add.accumulate(lost)[-1])  # C's left-to-right sum
-    spreading = radii[lost != 0.0]
-    scatter_work = float(np.sum((2.0 * np.maximum(spreading, 0) + 1.0) ** 2))
+    total_lost = float(_compiled("sum")(lost))
     if method == "auto":
         gather_work = P * float(np.count_nonzero(K)) / 2.0  # over two cores
         method = "scatter" if scatter_work <= gather_work else "gather"
