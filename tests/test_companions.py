@@ -204,6 +204,10 @@ def test_calibration_streams_share_one_generator():
     (noisify_main, "-seed 1", "no input image"),
     (noisify_main, "-floatfile empty.bin", "NZ-4"),
     (noisify_main, "-floatfile tiny.bin -psf gauss -nonoise", "NZ-14"),
+    (noisify_main, "-floatfile tiny.bin -psf gauss -pixel 0", "crashes"),
+    (nonbragg_main, "-stol water.stol -detpixels 8 -distance 0", "distance 0"),
+    (nonbragg_main, "-stol water.stol -detpixels 8 -beam_vector 0 0 0", "zero vector"),
+    (nonbragg_main, "-stol water.stol -detpixels 8 -flux 1e12 -beamsize 0", "infinite"),
 ])
 def test_refusals_are_one_line(workdir, main, argv, words):
     (workdir / "empty.bin").write_bytes(b"")

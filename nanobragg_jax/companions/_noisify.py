@@ -89,6 +89,8 @@ def _dimensions(s, count, lines, warnings):
         H = count // W
     elif W == 0 and H != 0:
         W = count // H
+    if (W == 0 or H == 0) and not pixel > 0.0:
+        raise InputError(f"-pixel {pixel * 1000:g}: the image size cannot be computed from -detsize")
     if W != 0:
         s.detsize_x = pixel * W
     else:
@@ -156,7 +158,10 @@ def noisify_run(s, raw: bytes, name: str, out=print):
     if not s.calculate_noise:
         s.calibration = s.flicker = s.readout = 0.0
     psf_on = s.psf is not None and s.psf_fwhm > 0.0
-    w = float(s.psf_fwhm) / pixel
+    if psf_on and not pixel > 0.0:
+        raise InputError(f"-pixel {pixel * 1000:g} with a PSF: its width in pixels is infinite "
+                         "(noisify.c crashes here)")
+    w = float(s.psf_fwhm) / pixel if psf_on else 0.0
     lines += _parameter_lines(s, W, H, pixel)
     for line in s.lines + lines:
         out(line)

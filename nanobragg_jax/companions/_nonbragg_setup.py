@@ -148,20 +148,33 @@ def nonbragg_setup(s, workdir: str = ".", image=None) -> NonBraggRun:
 
     # --- fluence, clipping, molecules (5.2, 5.3)
     pre = []
+    if s.flux != 0.0 and s.exposure > 0.0 and s.beamsize == 0.0:
+        raise InputError("-flux with -beamsize 0: the fluence is infinite (nonBragg.c writes NaN images)")
+    if s.molecular_weight == 0.0:
+        raise InputError("-MW 0: molecules = mass / 0 (nonBragg.c writes NaN or inf images)")
     fluence = su.resolve_fluence(s.fluence, s.flux, s.exposure, s.beamsize)
     sample_y, sample_z, clip_lines = su.clip_sample(s.sample_y, s.sample_z, s.beamsize)
     pre += clip_lines
     volume = s.sample_x * sample_y * sample_z
     density = s.density
+    if s.molecules != 0.0 and volume == 0.0:
+        raise InputError("-molecules with a sample of zero volume: the density is infinite")
     if s.molecules != 0.0:
         density = s.molecules / volume / AVOGADRO * s.molecular_weight
     molecules = volume * density * AVOGADRO / s.molecular_weight
 
     # --- vectors (5.4) and step rules (5.5)
+    for name, vec in (("beam", s.beam), ("fdet", s.fdet), ("sdet", s.sdet), ("polar", s.polar)):
+        if not any(float(x) != 0.0 for x in vec):
+            raise InputError(f"-{name}_vector 0 0 0: a zero vector has no direction (nonBragg.c "
+                             "writes a NaN or empty image)")
     beam, _ = unitize(s.beam)
     fdet, _ = unitize(s.fdet)
     sdet, _ = unitize(s.sdet)
-    odet, _ = unitize(cross(fdet, sdet))  # C: the normal is always f x s (NB-10)
+    odet, omag = unitize(cross(fdet, sdet))  # C: the normal is always f x s (NB-10)
+    if omag == 0.0:
+        raise InputError("the fast and slow axes (-fdet_vector, -sdet_vector) are parallel: the "
+                         "detector has no normal (nonBragg.c writes an empty image)")
     polar, _ = unitize(s.polar)
     vert, _ = unitize(cross(beam, polar))
     osc = su.resolve_phi(s.osc, s.phistep, s.phisteps).range
@@ -180,6 +193,9 @@ def nonbragg_setup(s, workdir: str = ".", image=None) -> NonBraggRun:
                                distance=s.distance, close_distance=s.close_distance, rotx=s.rotx,
                                roty=s.roty, rotz=s.rotz, twotheta=s.twotheta)
     geo = {k: np.asarray(v, dtype=np.float64) for k, v in geo.items()}
+    if float(geo["close_distance"]) == 0.0 or not np.all(np.isfinite(geo["pix0"])):
+        raise InputError("the detector plane passes through the sample (distance 0): every solid "
+                         "angle is 0 (nonBragg.c writes a NaN pixel and zeros)")
     post = ["pivoting detector around sample" if s.pivot == "sample"
             else "pivoting detector around direct beam spot"]
 
