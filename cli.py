@@ -195,10 +195,16 @@ def _render(settings) -> int:
     pgm = pgm_image(img, L.roi, s.pgm_scale, stats.rmsd, int_scale) if s.write_pgm else None
     noise = None
     response = None
-    if s.calculate_noise and _response_wanted(s):
+    if _response_wanted(s) and not s.calculate_noise:
+        print("nanobragg: warning: the detector-response options shape the noise image, which "
+              "-nonoise turns off: ignored", file=sys.stderr)
+    elif _response_wanted(s):
         from nanobragg_jax.companions import detector_response
 
         lines = []
+        if s.noise_stream == "jax":
+            print("nanobragg: warning: --noise-stream jax is ignored with the detector response "
+                  "(noisify's C streams draw the noise image)", file=sys.stderr)
         response = detector_response(img, s, out=lines.append)  # noisify's noise image of the sum
     elif s.calculate_noise and s.noise_stream == "jax":
         import jax
