@@ -173,16 +173,16 @@ def noisify_run(s, raw: bytes, name: str, out=print):
               "row, as noisify.c does (NZ-1)", file=sys.stderr)
 
     # --- photon scale (L480-491)
-    I = floats.astype(np.float64)
-    negative = np.flatnonzero(I < 0.0)
+    negative = np.flatnonzero(floats < 0.0)
     for k in negative[:10]:
-        out("WARNING: negative intensity in %s: %s" % (name, g(I[k])))
+        out("WARNING: negative intensity in %s: %s" % (name, g(float(floats[k]))))
     if negative.size > 10:
         out(f"WARNING: ... {negative.size - 10} more negative pixels")
     with np.errstate(invalid="ignore"):
-        max_I = max(0.0, float(np.max(I, initial=0.0, where=~np.isnan(I))))
+        max_I = max(0.0, float(np.max(floats, initial=0.0, where=~np.isnan(floats))))
     k = (s.fluence * R_E_SQR) * s.photon_scale
-    photon = (k * I).astype(np.float32)
+    # f32(k * I) is I itself when k is exactly 1 (the default fluence and scale)
+    photon = floats.copy() if k == 1.0 else (floats.astype(np.float64) * k).astype(np.float32)
     out("maximum value in input file: %s ( %s on photon scale)" % (g(max_I), g(max_I * s.photon_scale * s.fluence * R_E_SQR)))
 
     files = {}
