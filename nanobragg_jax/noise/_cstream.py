@@ -156,7 +156,7 @@ def _gaussdev(st, fs, idum):
 
 
 def gammln_cache(max_mean: float) -> np.ndarray:
-    """A cache for `poidev_kernel_cached`: ln Gamma(k + 1) of the integers k the rejection method
+    """A cache for `_poidev_cached`: ln Gamma(k + 1) of the integers k the rejection method
     can draw for means up to max_mean (NaN = not computed yet), at most 4M entries (32 MB)."""
     size = int(min(4_000_000, max(0.0, float(max_mean)) * 1.5 + 200)) if max_mean >= 12.0 else 0
     return np.full(size, np.nan)
@@ -260,16 +260,71 @@ def noise_raster(img, xmin, xmax, ymin, ymax, adc, st, fs, idum, out, gcache=Non
     return overloads, total, idum
 
 
-_compiled_noise_raster = None
+# noisify.c's two loops (the detector response; specs/noisify.md 7).  They live here, with the
+# deviates they inline, so that numba's on-disk cache (keyed on this file) is invalidated by any
+# edit of the deviates.  One C generator state is shared by two seeds (C quirk NZ-2): S (-seed) for
+# flicker, Poisson and read noise, C (-calib_seed) for the calibration error.
+
+def noisify_counts(photon, out, flicker, calibration, st, fs, seed, calib_seed, gcache):
+    """noisify.c L570-590: photon counts of every pixel in raster order; returns (sum, seed, calib_seed)."""
+    total = 0.0
+    for i in range(photon.shape[0]):
+        p = np.float64(photon[i])
+        if flicker > 0.0:
+            gv, seed = _gaussdev(st, fs, seed)
+            p = p * (1.0 + flicker * gv)
+        if calibration > 0.0:
+            gv, calib_seed = _gaussdev(st, fs, calib_seed)
+            p = p * (1.0 + calibration * gv)
+        v, seed = _poidev_cached(st, fs, f32(p), seed, gcache)
+        out[i] = v
+        total += np.float64(out[i])
+    return total, seed, calib_seed
+
+
+def noisify_adu(photon, gain, adc, readout, bits, st, fs, seed, u16, u32, noiseless):
+    """noisify.c L607-638: ADU with read noise, C's clamps and integer conversions; returns
+    (photon sum, overloads, seed).  noiseless: the noiseless image's order instead (L507-519: both
+    clamps before the 32-bit conversion, no read noise)."""
+    total = 0.0
+    overloads = 0
+    for i in range(photon.shape[0]):
+        v = np.float64(photon[i])
+        total += v
+        adu = v * gain + adc
+        if readout > 0.0:
+            gv, seed = _gaussdev(st, fs, seed)
+            adu = adu + readout * gv
+        if adu > 2147483647.0:
+            adu = 2147483647.0
+            if bits == 32:
+                overloads += 1
+        if noiseless and adu > 65535.0:
+            adu = 65535.0
+        u32[i] = _to_u32(adu)
+        if adu > 65535.0:
+            adu = 65535.0
+            if bits == 16:
+                overloads += 1
+        u16[i] = _to_ushort(adu)  # C quirk NZ-12: through a 32-bit int (-1 -> 65535)
+    return total, overloads, seed
+
+
+@_jitable
+def _to_u32(adu):
+    # C quirk NZ-12: (unsigned int) of a double on x86-64 gcc is a truncation to a 64-bit integer
+    # keeping the low 32 bits (-1.5 -> 4294967295); NaN (and out-of-range) give 0.
+    if not (abs(adu) < 9.2e18):
+        return 0
+    return np.int64(adu) & 0xFFFFFFFF
+
+
+
+_COMPILED = {}
 _REGISTERED = False
 
 
-def jit_stream_loop(func, **options):
-    """`func` compiled by numba (nopython, cached on disk, nogil) with the deviates of this module
-    inlinable into it (`gaussdev_kernel`, `poidev_kernel`, `ran1_kernel`, `to_ushort`); None
-    without numba.  For loops that live in other modules (the detector response): numba's cache is
-    keyed on the file of `func`, so such a loop is recompiled when its own file changes, not when
-    this one does (clear the numba cache after editing the deviates)."""
+def _jit(func):
     global _REGISTERED
     if not HAVE_NUMBA:
         return None
@@ -281,24 +336,21 @@ def jit_stream_loop(func, **options):
         for f in _JITABLE:
             register_jitable(f)
         _REGISTERED = True
-    return numba.njit(cache=True, nogil=True, **options)(func)
+    return numba.njit(cache=True, nogil=True)(func)
+
+
+def compiled_stream_loop(name: str):
+    """One of this module's loops ("noise_raster", "noisify_counts", "noisify_adu") compiled by
+    numba (nopython, cached on disk); None without numba."""
+    if name not in _COMPILED:
+        _COMPILED[name] = _jit({"noise_raster": noise_raster, "noisify_counts": noisify_counts,
+                                "noisify_adu": noisify_adu}[name])
+    return _COMPILED[name]
 
 
 def compiled_noise_raster():
     """`noise_raster` compiled by numba (nopython, cached on disk); None without numba."""
-    global _compiled_noise_raster
-    if _compiled_noise_raster is None and HAVE_NUMBA:
-        _compiled_noise_raster = jit_stream_loop(noise_raster)
-    return _compiled_noise_raster
-
-
-# Public names of the jitable deviates, for stream loops in other packages: each takes the CRandom
-# state arrays (`CRandom.istate`, `CRandom.fstate`) and the idum, and returns (value, idum).
-ran1_kernel = _ran1
-gaussdev_kernel = _gaussdev
-poidev_kernel = _poidev
-poidev_kernel_cached = _poidev_cached
-to_ushort = _to_ushort
+    return compiled_stream_loop("noise_raster")
 
 
 class CRandom:

@@ -9,95 +9,15 @@ C's order of draws exactly:
     for each pixel: [flicker G(S)] [calibration G(C)] Poisson(S)      (before the PSF)
     for each pixel: [read noise G(S)]                                  (after the PSF)
 
-They are compiled by numba when it is installed (`noise.jit_stream_loop`), else run as Python.
+The loops themselves are the noise package's (`noise.noisify_counts`, `noise.noisify_adu`, with the
+deviates they inline), compiled by numba when it is installed, else run as Python.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from nanobragg_jax.noise import CRandom, f32, gammln_cache, gaussdev_kernel, jit_stream_loop, poidev_kernel_cached
-
-
-def _poisson_loop(photon, out, flicker, calibration, st, fs, seed, calib_seed, gcache):
-    """L570-590: photon counts of every pixel in raster order; returns (sum, seed, calib_seed)."""
-    total = 0.0
-    for i in range(photon.shape[0]):
-        p = np.float64(photon[i])
-        if flicker > 0.0:
-            gv, seed = gaussdev_kernel(st, fs, seed)
-            p = p * (1.0 + flicker * gv)
-        if calibration > 0.0:
-            gv, calib_seed = gaussdev_kernel(st, fs, calib_seed)
-            p = p * (1.0 + calibration * gv)
-        v, seed = poidev_kernel_cached(st, fs, f32(p), seed, gcache)
-        out[i] = v
-        total += np.float64(out[i])
-    return total, seed, calib_seed
-
-
-def _readout_loop(photon, gain, adc, readout, bits, st, fs, seed, u16, u32, noiseless):
-    """L607-638: ADU with read noise, C's clamps and integer conversions; returns
-    (photon sum, overloads, seed).  noiseless: the noiseless image's order instead (L507-519: both
-    clamps before the 32-bit conversion, no read noise)."""
-    total = 0.0
-    overloads = 0
-    for i in range(photon.shape[0]):
-        v = np.float64(photon[i])
-        total += v
-        adu = v * gain + adc
-        if readout > 0.0:
-            gv, seed = gaussdev_kernel(st, fs, seed)
-            adu = adu + readout * gv
-        if adu > 2147483647.0:
-            adu = 2147483647.0
-            if bits == 32:
-                overloads += 1
-        if noiseless and adu > 65535.0:
-            adu = 65535.0
-        u32[i] = _to_u32(adu)
-        if adu > 65535.0:
-            adu = 65535.0
-            if bits == 16:
-                overloads += 1
-        u16[i] = _to_u16(adu)
-    return total, overloads, seed
-
-
-def _to_u32(adu):
-    # C quirk NZ-12: (unsigned int) of a double on x86-64 gcc is a truncation to a 64-bit integer
-    # keeping the low 32 bits (-1.5 -> 4294967295); NaN (and out-of-range) give 0.
-    if not (abs(adu) < 9.2e18):
-        return 0
-    return np.int64(adu) & 0xFFFFFFFF
-
-
-def _to_u16(adu):
-    # C quirk NZ-12: (unsigned short) goes through a 32-bit integer (-1 -> 65535); NaN -> 0.
-    if not (abs(adu) < 2147483648.0):
-        return 0
-    return np.int64(adu) & 0xFFFF
-
-
-_COMPILED = {}
-
-
-def _loop(func):
-    if func.__name__ not in _COMPILED:
-        for helper in (_to_u32, _to_u16):
-            if helper.__name__ not in _COMPILED:
-                from numba.extending import register_jitable
-
-                register_jitable(helper)
-                _COMPILED[helper.__name__] = helper
-        _COMPILED[func.__name__] = jit_stream_loop(func)
-    return _COMPILED[func.__name__]
-
-
-def _numba_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("numba") is not None
+from nanobragg_jax.noise import CRandom, compiled_stream_loop, gammln_cache, noisify_adu, noisify_counts
 
 
 def poisson_counts(photon, rng: CRandom, seed: int, calib_seed: int, *, flicker: float = 0.0,
@@ -119,11 +39,12 @@ def poisson_counts(photon, rng: CRandom, seed: int, calib_seed: int, *, flicker:
     finite = photon[np.isfinite(photon)]
     peak = float(finite.max()) * (1.0 + 5.0 * (abs(flicker) + abs(calibration))) if finite.size else 0.0
     cache = gammln_cache(peak)
-    if _numba_available():
-        total, seed, calib_seed = _loop(_poisson_loop)(*args, np.int64(seed), np.int64(calib_seed), cache)
+    loop = compiled_stream_loop("noisify_counts")
+    if loop is not None:
+        total, seed, calib_seed = loop(*args, np.int64(seed), np.int64(calib_seed), cache)
     else:
         with np.errstate(over="ignore", invalid="ignore"):
-            total, seed, calib_seed = _poisson_loop(*args, int(seed), int(calib_seed), cache)
+            total, seed, calib_seed = noisify_counts(*args, int(seed), int(calib_seed), cache)
     return out, float(total), int(seed), int(calib_seed)
 
 
@@ -143,11 +64,12 @@ def readout_adu(photon, rng: CRandom, seed: int, *, gain: float = 1.0, adc: floa
     u16 = np.empty(photon.shape, np.uint16)
     u32 = np.empty(photon.shape, np.uint32)
     args = (photon, float(gain), float(adc), float(readout), int(bits), rng.istate, rng.fstate)
-    if _numba_available():
-        total, overloads, seed = _loop(_readout_loop)(*args, np.int64(seed), u16, u32, False)
+    loop = compiled_stream_loop("noisify_adu")
+    if loop is not None:
+        total, overloads, seed = loop(*args, np.int64(seed), u16, u32, False)
     else:
         with np.errstate(over="ignore", invalid="ignore"):
-            total, overloads, seed = _readout_loop(*args, int(seed), u16, u32, False)
+            total, overloads, seed = noisify_adu(*args, int(seed), u16, u32, False)
     return u16, u32, float(total), int(overloads), int(seed)
 
 
@@ -160,11 +82,12 @@ def noiseless_adu(photon, gain: float = 1.0, adc: float = 40.0):
     u32 = np.empty(photon.shape, np.uint32)
     rng = CRandom()  # not drawn from (no read noise)
     args = (photon, float(gain), float(adc), 0.0, 16, rng.istate, rng.fstate)
-    if _numba_available():
-        _loop(_readout_loop)(*args, np.int64(0), u16, u32, True)
+    loop = compiled_stream_loop("noisify_adu")
+    if loop is not None:
+        loop(*args, np.int64(0), u16, u32, True)
     else:
         with np.errstate(invalid="ignore", over="ignore"):
-            _readout_loop(*args, 0, u16, u32, True)
+            noisify_adu(*args, 0, u16, u32, True)
     return u16, u32
 
 
