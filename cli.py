@@ -187,6 +187,7 @@ def _render(settings) -> int:
     blocks = progress_blocks(exp.layout) if progress else 1
     img, omega = render_frame(exp, chunk_rows=s.chunk_rows, blocks=blocks, progress=progress,
                               cache_dir=executable_dir() if s.compile_cache else None)
+    img = _add_background(exp, img)  # --stol ...: nonBragg's background, float32 add as C's chain
 
     # Everything is computed before the first file is written, so a failure leaves no outputs.
     L, px = exp.layout, exp.static.detector.pixel_size
@@ -195,7 +196,19 @@ def _render(settings) -> int:
     ints, int_scale = int_image(img, L.roi, s.intfile_scale, s.adc_offset, max_I=stats.max_I)
     pgm = pgm_image(img, L.roi, s.pgm_scale, stats.rmsd, int_scale) if s.write_pgm else None
     noise = None
-    if s.calculate_noise and s.noise_stream == "jax":
+    response = None
+    if _response_wanted(s) and not s.calculate_noise:
+        print("nanobragg: warning: the detector-response options shape the noise image, which "
+              "-nonoise turns off: ignored", file=sys.stderr)
+    elif _response_wanted(s):
+        from nanobragg_jax.companions import detector_response
+
+        lines = []
+        if s.noise_stream == "jax":
+            print("nanobragg: warning: --noise-stream jax is ignored with the detector response "
+                  "(noisify's C streams draw the noise image)", file=sys.stderr)
+        response = detector_response(img, s, out=lines.append)  # noisify's noise image of the sum
+    elif s.calculate_noise and s.noise_stream == "jax":
         import jax
 
         key = jax.random.PRNGKey(abs(s.seed))
@@ -216,6 +229,9 @@ def _render(settings) -> int:
         print(f"pgm_scale = {g(pgm[1])}")
         print(f"writing {s.pgmfilename} as 1-byte integers")
         write_pgm(s.pgmfilename, pgm[0], pgm[1])
+    if response is not None:
+        print("\n".join(lines))
+        _write_response(s.noisefilename, response, exp.header)
     if noise is not None:
         image, overloads, photons, _ = noise
         print(noise_summary_line(photons, overloads))
@@ -296,6 +312,44 @@ def _render_panels(s, exp) -> int:
         if noise:
             write_smv(panel_file_name(s.noisefilename, k, count), noise[k][0], headers[k])
     return 0
+
+
+def _add_background(exp, img):
+    """The spots plus nonBragg's background of the one-run table options (float32 sum)."""
+    from nanobragg_jax.companions import background_table, experiment_background
+
+    if background_table(exp.settings) is None:
+        return img
+    from nanobragg_jax.programs import render_background_frame, table_arrays
+
+    arrays, layout, table, warnings = experiment_background(exp)
+    for w in warnings:
+        print(f"nanobragg: warning: {w}", file=sys.stderr)
+    tables, steps = table_arrays(table)
+    bg, _, _ = render_background_frame({**arrays, **tables}, layout, increasing=table.increasing,
+                                       mask=exp.static.mask, search_steps=steps,
+                                       cache_dir=executable_dir() if exp.settings.compile_cache else None)
+    print(f"added the amorphous background of {background_table(exp.settings)[0]}: "
+          f"max {float(bg.max()):g} photons/pixel")
+    return img + bg
+
+
+def _response_wanted(s) -> bool:
+    from nanobragg_jax.companions import response_wanted
+
+    return response_wanted(s)
+
+
+def _write_response(path, response, header):
+    """The detector-response noise image with nanoBragg's header (TYPE follows --bits)."""
+    from nanobragg_jax.io import atomic_write_bytes, format_smv_header
+
+    pixels, bits = response
+    fields = dict(header)
+    if bits == 32:
+        fields["TYPE"] = "long_integer"
+    print(f"writing {path} as {bits // 8}-byte integers")
+    atomic_write_bytes(path, format_smv_header(fields) + pixels.astype("<u%d" % (bits // 8)).tobytes())
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -210,3 +210,155 @@ def flatten(p: Params, names: Sequence[str]):
         return out
 
     return vec, unflatten
+
+
+# ------------------------------------------------------------------------------------------------
+# Realistic images: nonBragg's amorphous background and noisify's detector response (issue 12)
+
+#: name -> (unit, meaning) of the background sample (`background(..., sample=...)`).
+BACKGROUND_PARAMETERS = {
+    "thickness": ("mm", "sample thickness along the beam (default 0.1)"),
+    "width": ("mm", "sample width, clipped to -beamsize (default 0.1)"),
+    "height": ("mm", "sample height, clipped to -beamsize (default 0.1)"),
+    "density": ("g/cm^3", "sample density (default 1)"),
+    "molecular_weight": ("g/mol", "molecular weight (default 18, water)"),
+}
+_SAMPLE_DEFAULTS = {"thickness": 0.1, "width": 0.1, "height": 0.1, "density": 1.0,
+                    "molecular_weight": 18.0}
+
+
+def stol_profile(path, unit: str = "stol"):
+    """An S(stol) table file as the background's `StolTable` (nonBragg's reader and guards).
+
+    unit: "stol" (first column sin(theta)/lambda in 1/A), "4stol" or "Q" (4 pi sin(theta)/lambda).
+    Raises InputError for a missing or empty file, or one without any F."""
+    from nanobragg_jax.background import STOL_UNITS, stol_table
+    from nanobragg_jax.io import read_stol_file
+
+    if unit not in STOL_UNITS:
+        raise InputError(f"unit={unit!r}: choose one of {', '.join(STOL_UNITS)}")
+    rows, _ = read_stol_file(path, "-" + unit)
+    return stol_table(rows, STOL_UNITS[unit], str(path))
+
+
+def background(exp, table, p: Optional[Params] = None, sample: Optional[Params] = None, *,
+               chunk_rows: Optional[int] = None):
+    """The amorphous background (nonBragg.c's physics) on the experiment's detector: photons per
+    pixel, (slow, fast), to add to `simulate(exp, p)`.
+
+    Differentiable with respect to every entry of `p` (the experiment's geometry, wavelength,
+    fluence, divergence, ...) and of `sample` (BACKGROUND_PARAMETERS: thickness, width, height,
+    density, molecular weight), through jax.grad, jvp and vmap.
+
+    Arguments:
+        exp: the experiment (`from_cli`); its detector, sources, oversampling, ROI, mask and
+            polarization are the spots'.
+        table: a `StolTable` (`stol_profile(path)`), strictly increasing in stol.
+        p: experiment parameters (names of PARAMETERS), partial; None = the experiment's.
+        sample: sample parameters (names of BACKGROUND_PARAMETERS, command-line units), partial.
+    Returns:
+        (spixels, fpixels) image, float64 under x64.
+    Raises:
+        ValueError: an unordered table (nonBragg's result then depends on the pixel order; use the
+            `nonbragg` command, or sort the table), or an unknown sample name.
+    """
+    from nanobragg_jax.background import render_background
+    from nanobragg_jax.constants import AVOGADRO
+    from nanobragg_jax.programs import background_model, table_arrays
+
+    if not table.increasing:
+        raise ValueError("background(): the table is not strictly increasing in stol; sort it (the "
+                         "nonbragg command reproduces C's order-dependent fit instead)")
+    unknown = set(sample or ()) - set(BACKGROUND_PARAMETERS)
+    if unknown:
+        raise ValueError(f"unknown sample parameter(s) {sorted(unknown)}; known: {sorted(BACKGROUND_PARAMETERS)}")
+    smp = {k: jnp.asarray(v, dtype=float) for k, v in {**_SAMPLE_DEFAULTS, **(sample or {})}.items()}
+    model = build_model(exp, p)
+    s, st, L = exp.settings, exp.static, exp.layout
+    width, height = smp["width"] / 1000.0, smp["height"] / 1000.0
+    if s.beamsize >= 0:  # nonBragg clips the sample to the beam
+        width = jnp.minimum(width, s.beamsize)
+        height = jnp.minimum(height, s.beamsize)
+    volume = smp["thickness"] / 1000.0 * width * height
+    molecules = volume * (smp["density"] * 1e6) * AVOGADRO / smp["molecular_weight"]
+    det, beam = model.detector, model.beam
+    weights = st.sources.file_I if st.sources.file_I is not None else np.ones(st.sources.count)
+    from nanobragg_jax.layout import Layout
+
+    layout = Layout(spixels=L.spixels, fpixels=L.fpixels, oversample=L.oversample, sources=L.sources,
+                    point_pixel=L.point_pixel, curved=L.curved, nopolar=L.nopolar, roi=L.roi,
+                    has_mask=L.has_mask, dtype=L.dtype)
+    arrays = {"pix0": det.pix0, "fdet": det.fdet, "sdet": det.sdet, "odet": det.odet,
+              "pixel_size": det.pixel_size, "close_distance": det.close_distance,
+              "distance": det.distance, "beam": det.beam, "incident": beam.incident,
+              "wavelength": beam.wavelength, "weights": jnp.asarray(weights), "polar_vector": beam.polar_vector,
+              "kahn": beam.kahn, "fluence": beam.fluence, "molecules": molecules}
+    tables, steps = table_arrays(table)
+    bg_model = background_model({**arrays, **tables}, layout, mask=det.mask, search_steps=steps)
+    image, _ = render_background(bg_model, chunk_rows=chunk_rows)
+    return image
+
+
+def detector_response(image, *, psf: Optional[str] = None, fwhm_um=46.0, pixel_mm=None,
+                      radius: Optional[int] = None, gain=1.0, offset=0.0, exp=None):
+    """What a detector reads out, without noise: the image blurred by its point-spread function,
+    times the gain, plus the ADC offset (noisify's continuous part), differentiable.
+
+    Arguments:
+        image: (..., slow, fast) photons per pixel (e.g. simulate + background).
+        psf: "gauss", "fiber" or None (no blur).
+        fwhm_um: PSF full width at half maximum in micrometres (noisify's -psf_fwhm, default 46).
+        pixel_mm: pixel size in mm (default: the experiment's, or 0.1).
+        radius: kernel radius in pixels (default: 2 FWHM for the Gaussian, where it has fallen to
+            1.5e-5 of its peak; 10 FWHM for the fiber's long tails; at least 1).
+        gain: ADU per photon.  offset: ADU added (noisify's -adc).
+        exp: an experiment to take the pixel size from.
+    Returns:
+        (..., slow, fast) ADU as floats.  The PSF is a plain convolution (zero outside the image,
+        no lost-light add-back and no edge spill; `noisify` reproduces C's version of both).
+    The source of the kernel: noisify.c's apply_psf pixel integrals (specs/noisify.md 6).
+    """
+    from nanobragg_jax.response import psf_convolve, psf_kernel_jax
+
+    image = jnp.asarray(image)
+    if psf is not None:
+        if pixel_mm is None:
+            pixel_mm = exp.settings.pixel_size * 1000.0 if exp is not None else 0.1
+        w = jnp.asarray(fwhm_um, image.dtype) / 1000.0 / pixel_mm  # FWHM in pixels
+        if radius is None:
+            try:
+                wf = float(fwhm_um) / 1000.0 / float(pixel_mm)
+            except TypeError:  # a traced FWHM (jax.grad over it): the kernel size must be static
+                raise ValueError("detector_response: pass radius= when the FWHM is traced") from None
+            radius = max(1, int(np.ceil((2.0 if psf == "gauss" else 10.0) * wf)))
+        image = psf_convolve(image, psf_kernel_jax(psf, w, radius))
+    return image * gain + offset
+
+
+def detector_noise(image, *, seed: int, calibration: float = 0.03, calib_seed: Optional[int] = None,
+                   flicker: float = 0.0, psf: Optional[str] = None, fwhm_um: float = 46.0,
+                   pixel_mm: float = 0.1, radius: int = 0, readout: float = 0.0, gain: float = 1.0,
+                   adc: float = 40.0, bits: int = 16):
+    """The noise draw: noisify.c's noisy image of `image` (photons), C's random streams bit for bit.
+
+    Arguments follow noisify's flags: seed (-seed N), calibration (fraction, default 3 %),
+    calib_seed (-calib_seed N; None = noisify's built-in), flicker, psf/fwhm_um/radius (the C PSF
+    with its edge quirks, applied to the counts), readout (ADU rms), gain, adc, bits (16 or 32).
+    Returns:
+        (slow, fast) uint16 or uint32 ADU, as the noise image noisify writes.
+    Host-side (NumPy/numba): not differentiable; for gradients use `detector_response`.
+    """
+    from nanobragg_jax.noise import CRandom, f32
+    from nanobragg_jax.response import apply_psf, poisson_counts, readout_adu
+
+    img = np.asarray(image, np.float32)
+    shape = img.shape
+    rng = CRandom()
+    cseed = 123456789 if calib_seed is None else -int(calib_seed)
+    counts, _, s, _ = poisson_counts(img.reshape(-1), rng, -int(seed), cseed, flicker=flicker,
+                                     calibration=calibration)
+    if psf is not None:
+        counts, _ = apply_psf(counts, shape[1], shape[0], psf, f32(fwhm_um / 1e6) / (pixel_mm / 1000.0),
+                              radius)
+    u16, u32, _, _, _ = readout_adu(counts, rng, s, gain=gain, adc=adc, readout=readout, bits=bits)
+    return (u16 if bits == 16 else u32).reshape(shape)

@@ -21,12 +21,17 @@ ALLOWED = {
     "render": set(),
     "outputs": {"io"},
     "setup": {"args", "io", "noise", "render"},
-    "programs": {"io", "setup", "render"},
+    "programs": {"io", "setup", "render", "background"},
+    "background": {"render"},
+    "response": {"noise", "io"},
+    "companions": {"args", "io", "setup", "render", "background", "response", "noise", "outputs",
+                   "programs"},
     "diagnostics": {"io", "render", "setup"},
     "datasets": {"io", "args", "setup", "render", "outputs", "noise", "programs", "api"},
-    "api": {"args", "setup", "render", "programs", "layout", "io", "outputs", "noise"},
+    "api": {"args", "setup", "render", "programs", "layout", "io", "outputs", "noise", "background",
+            "response"},
     "cli": {"args", "setup", "render", "programs", "io", "outputs", "noise", "diagnostics", "datasets",
-            "api"},
+            "api", "companions"},
 }
 
 

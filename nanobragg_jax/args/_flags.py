@@ -39,6 +39,7 @@ from nanobragg_jax.args._actions import (
 )
 
 __all__ = ["PRESCAN", "TABLE", "OURS", "OUR_NAMES", "ACCIDENT_NOTES", "Option", "all_spellings",
+           "RESPONSE_FIELDS",
            # re-exported building blocks
            "GROUPS", "INTEGER", "NUMBER", "RTD", "Flag", "Pattern", "atof", "atoi", "is_number"]
 
@@ -305,6 +306,7 @@ class Option:
     help: str
     default: str = ""
     choices: tuple = ()
+    scale: float = 1.0  # "f" values: CLI unit -> the Settings field's SI unit
 
 
 OURS = (
@@ -322,10 +324,45 @@ OURS = (
     Option(("--no-cache",), "", "compile_cache",
            "do not use the persistent compile caches (stored render programs and JAX's "
            "compilation cache, in $NANOBRAGG_CACHE_DIR, default ~/.cache/nanobragg_jax/jax)", "cache on"),
-    Option(("--geom",), "path", "geom_file",
+    Option(("--geom",), "in", "geom_file",
            "CrystFEL geometry file: its panels replace the detector flags; one image per panel, "
            "named <name>_panel<k><ext> (specs/panels.md)"),
+    # --- one run: nonBragg's amorphous background and noisify's detector response (issue 12) ---
+    Option(("--stol",), "in", "bg_table", "add the amorphous background of this S(stol) table "
+           "(first column sin(theta)/lambda in 1/A, second F per molecule), as nonbragg -stol"),
+    Option(("--4stol",), "in", "bg_table_4stol", "the same with the first column 4 sin(theta)/lambda "
+           "(nonbragg -4stol)"),
+    Option(("--Q",), "in", "bg_table_Q", "the same with the first column Q = 4 pi sin(theta)/lambda "
+           "(nonbragg -Q)"),
+    Option(("--bg-thick",), "f", "bg_thick", "background sample thickness along the beam [mm]", "0.1",
+           scale=1e-3),
+    Option(("--bg-width",), "f", "bg_width", "background sample width, clipped to -beamsize [mm]", "0.1",
+           scale=1e-3),
+    Option(("--bg-height",), "f", "bg_height", "background sample height, clipped to -beamsize [mm]", "0.1",
+           scale=1e-3),
+    Option(("--bg-density",), "f", "bg_density", "background sample density [g/cm^3]", "1", scale=1e6),
+    Option(("--bg-mw",), "f", "bg_mw", "molecular weight of the background sample [g/mol]", "18"),
+    Option(("--bg-molecules",), "f", "bg_molecules",
+           "molecules in the illuminated sample (sets the density, as nonbragg -molecules)", "from density"),
+    Option(("--response",), "", "response", "detector response on the float image (spots + background), "
+           "as noisify with its defaults (3% calibration error): the noise image is noisify's; implied "
+           "by the options below"),
+    Option(("--psf",), "word", "psf", "point-spread function of the response", "none",
+           ("gauss", "fiber")),
+    Option(("--psf-fwhm",), "f", "psf_fwhm_um", "PSF full width at half maximum [um]", "46"),
+    Option(("--psf-radius",), "int", "psf_radius", "PSF rendering radius [pixels]", "0 = automatic"),
+    Option(("--readout",), "f", "readout", "read noise [ADU rms]", "0"),
+    Option(("--flicker",), "f", "flicker", "source flicker [fraction rms]", "0"),
+    Option(("--calibration",), "f", "calibration", "per-pixel calibration error [fraction rms]", "0.03"),
+    Option(("--calib-seed",), "int", "calib_seed", "seed of the calibration error (noisify -calib_seed)",
+           "noisify's built-in"),
+    Option(("--gain",), "f", "gain", "detector gain [ADU/photon]; the offset is -adc", "1"),
+    Option(("--bits",), "word", "bits", "bits per pixel of the noise image", "16", ("16", "32")),
 )
+
+#: Our options that switch the detector response on.
+RESPONSE_FIELDS = ("response", "psf", "psf_fwhm_um", "psf_radius", "readout", "flicker", "calibration",
+                   "calib_seed", "gain", "bits")
 
 OUR_NAMES = {n: o for o in OURS for n in o.names}
 

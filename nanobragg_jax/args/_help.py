@@ -11,7 +11,7 @@ from nanobragg_jax.args._flags import GROUPS, OURS, PRESCAN, TABLE, Flag
 _PLACEHOLDER = {"f": "X", "i": "N", "in": "FILE", "out": "FILE", "path": "FILE", "word": "WORD",
                 "cell": "a b c al be ga", "misset": "rx ry rz|random", "pivot": "beam|sample",
                 "abs": "UM|inf", "dummy": "1", "fff": "x y z", "iiii": "xmin xmax ymin ymax",
-                "ii": "f s", "": ""}
+                "ii": "f s", "int": "N", "": ""}
 
 
 def _usage(flag: Flag) -> str:

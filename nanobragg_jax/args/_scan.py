@@ -71,7 +71,7 @@ def _take_our_options(tokens, s):
             rest.append(tokens[i])
             i += 1
             continue
-        n = {"": 0, "word": 1, "path": 1, "i": 1, "ii": 2}[opt.values]
+        n = {"": 0, "word": 1, "path": 1, "in": 1, "i": 1, "int": 1, "f": 1, "ii": 2}[opt.values]
         if eq:
             if n != 1:
                 raise InputError(f"{name} does not take '=value'")
@@ -88,8 +88,22 @@ def _take_our_options(tokens, s):
                     what = "a positive whole number" if opt.values == "i" else "whole numbers >= 0"
                     raise InputError(f"{name} needs {what}, got '{v}'")
             value = int(vals[0]) if n == 1 else tuple(int(v) for v in vals)
+        elif opt.values == "int":
+            if not INTEGER.match(vals[0]):
+                raise InputError(f"{name} needs a whole number, got '{vals[0]}'")
+            value = int(vals[0])
+            if opt.field == "calib_seed":
+                value = -value  # stored negated, as noisify's -calib_seed
+        elif opt.values == "f":
+            if not is_number(vals[0]) or float(vals[0]) < 0:
+                raise InputError(f"{name} needs a number >= 0, got '{vals[0]}'")
+            value = float(vals[0]) * opt.scale
+        elif opt.values == "in":
+            if not os.path.isfile(vals[0]):
+                raise InputError(f"{name} '{vals[0]}': cannot read file (missing or not a file)")
+            value = vals[0]
         else:
-            value = vals[0] if n else False  # the only switch is --no-cache
+            value = vals[0] if n else opt.field != "compile_cache"  # --no-cache turns its field off
         setattr(s, opt.field, value)
     return rest
 

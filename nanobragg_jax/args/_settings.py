@@ -163,6 +163,26 @@ class Settings:
     chunk_rows: Optional[int] = None  # pixel rows per kernel chunk; None = automatic
     compile_cache: bool = True  # persistent JAX compilation cache (--no-cache turns it off)
     geom_file: Optional[str] = None  # --geom: a CrystFEL geometry file whose panels replace the detector
+    # one run: nonBragg's background (--stol ...) and noisify's detector response (--response ...)
+    bg_table: Optional[str] = None  # table file; the three table options differ in its first column
+    bg_table_4stol: Optional[str] = None
+    bg_table_Q: Optional[str] = None
+    bg_thick: float = 1e-4  # m
+    bg_width: float = 1e-4
+    bg_height: float = 1e-4
+    bg_density: float = 1e6  # g/m^3
+    bg_mw: float = 18.0  # g/mol
+    bg_molecules: float = 0.0  # 0 = from the density
+    response: bool = False
+    psf: Optional[str] = None  # gauss | fiber
+    psf_fwhm_um: float = 46.0  # um: noisify converts it as f32(value / 1e6), kept for that arithmetic
+    psf_radius: int = 0  # pixels, 0 = automatic
+    readout: float = 0.0  # ADU rms
+    flicker: float = 0.0
+    calibration: float = 0.03
+    calib_seed: int = 123456789  # stored as noisify stores it (its built-in value is positive)
+    gain: float = 1.0  # ADU/photon
+    bits: str = "16"
     argv: list = dataclasses.field(default_factory=list)  # the command line as given
     warnings: list = dataclasses.field(default_factory=list)
 

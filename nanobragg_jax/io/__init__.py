@@ -23,10 +23,11 @@ from nanobragg_jax.io._smv import (
     value_of,
     write_smv,
 )
-from nanobragg_jax.io._sourcefile import read_source_file
+from nanobragg_jax.io._sourcefile import parse_text_columns, read_source_file
+from nanobragg_jax.io._stoltable import read_stol_file
 
 __all__ = [
-    "HKLTable", "read_hkl", "read_fdump", "write_fdump", "read_mat", "read_source_file",
+    "HKLTable", "read_hkl", "read_stol_file", "parse_text_columns", "read_fdump", "write_fdump", "read_mat", "read_source_file",
     "SMVImage", "read_smv", "value_of", "format_smv_header", "header_overflow", "smv_header_fields", "write_smv",
     "parse_header_fields", "write_float_image", "read_float_image", "write_pgm", "read_pgm",
     "atomic_open", "atomic_write_bytes", "c_atof", "format_g",

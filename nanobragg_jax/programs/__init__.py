@@ -10,3 +10,8 @@ from nanobragg_jax.programs._executable_store import (
 )
 from nanobragg_jax.programs._frame import render_frame as render_frame
 from nanobragg_jax.programs._panels import render_panel_frames as render_panel_frames
+from nanobragg_jax.programs._background_frame import background_model as background_model
+from nanobragg_jax.programs._background_frame import table_arrays as table_arrays
+from nanobragg_jax.programs._background_frame import (
+    render_background_frame as render_background_frame,
+)

@@ -22,6 +22,9 @@ from nanobragg_jax.render._kernel import render as render
 from nanobragg_jax.render._kernel import render_block as render_block
 from nanobragg_jax.render._panels import render_panels as render_panels
 from nanobragg_jax.render._pixel_geometry import cast_model as cast_model
+from nanobragg_jax.render._pixel_geometry import rendered_pixels as rendered_pixels
+from nanobragg_jax.render._pixel_geometry import solid_angle as solid_angle
+from nanobragg_jax.render._pixel_geometry import subpixel_geometry as subpixel_geometry
 from nanobragg_jax.render._pytrees import Beam as Beam
 from nanobragg_jax.render._pytrees import Crystal as Crystal
 from nanobragg_jax.render._pytrees import Detector as Detector

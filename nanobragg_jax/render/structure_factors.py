@@ -42,8 +42,11 @@ def interpolation_out_of_range(crystal, h, k, l):
     return out
 
 
-def _polint(xa, ya, x):
-    """4-point Lagrange value at x, term by term as C's polint (xa: 4 stencil coordinates)."""
+def polint(xa, ya, x):
+    """4-point Lagrange value at x, term by term as C's polint (nanoBragg.c and nonBragg.c L2181):
+    products left to right, one division per term, the terms summed left to right (bit for bit
+    in float64; equal abscissae divide by zero as in C).  xa, ya: four coordinates and values,
+    arrays of any broadcastable shape (numpy or jax.numpy; differentiable)."""
     x0, x1, x2, x3 = xa
     y0, y1, y2, y3 = ya
     t0 = (x - x1) * (x - x2) * (x - x3) * y0 / ((x0 - x1) * (x0 - x2) * (x0 - x3))
@@ -70,6 +73,6 @@ def interpolated_F(crystal, h, k, l):
         k_vals = []
         for i2 in range(4):
             ys = [jnp.take(flat, _flat_index(shape, idx[0][i1], idx[1][i2], idx[2][i3])) for i3 in range(4)]
-            k_vals.append(_polint(coords[2], ys, l))
-        h_vals.append(_polint(coords[1], k_vals, k))
-    return _polint(coords[0], h_vals, h)
+            k_vals.append(polint(coords[2], ys, l))
+        h_vals.append(polint(coords[1], k_vals, k))
+    return polint(coords[0], h_vals, h)

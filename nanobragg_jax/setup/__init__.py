@@ -4,7 +4,8 @@
     exp   = build_experiment(settings)        # reads files, auto-rules, random draws (host, once)
     model = build_model(exp, exp.params)      # traceable, differentiable (CLI units -> SI)
 
-Importing this package imports neither equinox nor jax.numpy (`build_model` imports them when
+The detector, sampling and source helpers are exported for the companion programs (nonbragg), which
+set up the same geometry from their own flags.  Importing this package imports neither equinox nor jax.numpy (`build_model` imports them when
 called), so the CLI's warm start stays fast.
 
 Multi-panel detectors (`nanobragg_jax.panels.PanelSet`: --geom, or `with_panels`) replace the
@@ -13,6 +14,18 @@ leading panel axis on the Detector's leaves (specs/panels.md).
 """
 
 from nanobragg_jax.setup._build import build_experiment as build_experiment
+from nanobragg_jax.setup._detector import DetectorStatic as DetectorStatic
+from nanobragg_jax.setup._detector import detector_geometry as detector_geometry
+from nanobragg_jax.setup._sampling import clip_sample as clip_sample
+from nanobragg_jax.setup._sampling import resolve_fluence as resolve_fluence
+from nanobragg_jax.setup._sampling import resolve_phi as resolve_phi
+from nanobragg_jax.setup._sampling import resolve_spread as resolve_spread
+from nanobragg_jax.setup._sampling import sanity as sanity
+from nanobragg_jax.setup._sources import divergence_grid as divergence_grid
+from nanobragg_jax.setup._sources import file_sources as file_sources
+from nanobragg_jax.setup._sources import source_summary as source_summary
+from nanobragg_jax.setup._sources import source_vectors as source_vectors
+from nanobragg_jax.setup._sources import unit_rows as unit_rows
 from nanobragg_jax.setup._build import (
     write_structure_factor_dump as write_structure_factor_dump,
 )

@@ -69,6 +69,7 @@ class DetectorStatic:
     detsize_s: float
     close_given: bool  # close_distance was given (flag or header): -distance is then ignored
     odet_regenerated: bool
+    close_abs: bool = True  # derived close_distance = |ratio * distance| (nanoBragg); nonBragg: no fabs
 
 
 def detector_pixels(settings):
@@ -187,7 +188,9 @@ def detector_geometry(xp, det: DetectorStatic, *, Fbeam, Sbeam, Fclose, Sclose, 
     ratio = dot(b, rotate_xyz(xp, o0, rotx, roty, rotz))
     ratio = xp.where(ratio == 0.0, DBL_MIN, ratio)
     if not det.close_given:
-        close_distance = xp.abs(ratio * distance)
+        close_distance = ratio * distance
+        if det.close_abs:
+            close_distance = xp.abs(close_distance)
     distance = close_distance / ratio
     if det.pivot == "sample":
         pix0 = -Fclose * f0 - Sclose * s0 + close_distance * o0

@@ -67,23 +67,26 @@ def divergence_grid(hdiv: Axis, vdiv: Axis, disp: Axis, round_div: bool) -> Sour
                       lines=tuple(lines))
 
 
-def file_sources(table: np.ndarray, beam, hdiv: Axis, vdiv: Axis, disp: Axis) -> SourceGrid:
-    """S-2 (L2320-2345): NaN columns become -10 m * beam, I = 1, lambda = lambda0."""
+def file_sources(table: np.ndarray, beam, hdiv: Axis, vdiv: Axis, disp: Axis,
+                 source_distance: float = SOURCE_DISTANCE) -> SourceGrid:
+    """S-2 (L2320-2345): NaN columns become -source_distance * beam (10 m in nanoBragg, whose flag
+    is commented out; nonBragg's -source_distance), I = 1, lambda = lambda0."""
     table = np.array(table, dtype=np.float64, copy=True)
     for col in range(3):
         nan = np.isnan(table[:, col])
-        table[nan, col] = -SOURCE_DISTANCE * beam[col]
+        table[nan, col] = -source_distance * beam[col]
     I = np.where(np.isnan(table[:, 3]), 1.0, table[:, 3])
     return SourceGrid(hdiv=hdiv, vdiv=vdiv, disp=disp, kept=(), divsteps=-1,
                       file_xyz=table[:, :3], file_I=I, file_lambda=table[:, 4].copy())
 
 
 def source_vectors(xp, grid: SourceGrid, beam, polar, vert, *, lambda0, hdivrange=None,
-                   vdivrange=None, dispersion=None):
+                   vdivrange=None, dispersion=None, source_distance=SOURCE_DISTANCE):
     """Positions (S, 3) before normalisation and wavelengths (S,), in C's source order.
 
     hdivrange/vdivrange (rad) and dispersion (fraction) rescale the grid: steps keep their ratio to
     the range (at the defaults the C values come back exactly).  Order: hdiv, vdiv, then lambda.
+    source_distance (m): where generated sources sit (only their direction reaches the image).
     """
     if grid.file_xyz is not None:
         lam = grid.file_lambda
@@ -100,7 +103,7 @@ def source_vectors(xp, grid: SourceGrid, beam, polar, vert, *, lambda0, hdivrang
     hstep, hrange = scaled(grid.hdiv, hdivrange)
     vstep, vrange = scaled(grid.vdiv, vdivrange)
     dstep, drange = scaled(grid.disp, dispersion)
-    start = -SOURCE_DISTANCE * xp.asarray(beam)
+    start = -source_distance * xp.asarray(beam)
     polar = xp.asarray(polar)
     vert = xp.asarray(vert)
     positions, wavelengths = [], []
