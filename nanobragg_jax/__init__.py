@@ -38,9 +38,7 @@ _EXPORTS = {
     "render": "nanobragg_jax.render",
     "Model": "nanobragg_jax.render",
     "render_frame": "nanobragg_jax.programs",
-    "orientation_sweep": "nanobragg_jax.datasets",
-    "write_sweep": "nanobragg_jax.datasets",
-    "misset_series": "nanobragg_jax.datasets",
+    "run_series": "nanobragg_jax.datasets",
     "InputError": "nanobragg_jax.errors",
 }
 

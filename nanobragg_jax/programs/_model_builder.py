@@ -3,10 +3,10 @@ arguments.
 
 Called eagerly, `setup.build_model` dispatches a few hundred tiny JAX operations (about half a
 second on 2 CPU cores); inside the frame program it is fused into one call.  The structure-factor
-table and the mask are lifted out of `exp.static` and passed as ARGUMENTS, not closed over:
-closed-over arrays would become constants of the program, making its cache key depend on their
-values (a new compile for every hkl file or mask) and its hashing slow.  Only shapes and the static
-decisions remain in the key (`closure_bytes`).
+table, the mask and the -mat orientation are lifted out of `exp.static` and passed as ARGUMENTS,
+not closed over: closed-over arrays would become constants of the program, making its cache key
+depend on their values (a new compile for every hkl file, mask or A matrix) and its hashing slow.
+Only shapes and the static decisions remain in the key (`closure_bytes`).
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ import pickle
 
 
 def _lift(static):
-    """(copy of exp.static without its two big arrays, [hkl table, mask])."""
+    """(copy of exp.static without its big arrays, [hkl table, mask, U])."""
     out = copy.copy(static)
-    big = [None, None]
+    big = [None, None, static.U]
     if static.hkl is not None:
         big[0] = static.hkl.F
         out.hkl = dataclasses.replace(static.hkl, F=None)
     big[1] = static.mask
     out.mask = None
+    out.U = None
     return out, big
 
 
@@ -37,12 +38,13 @@ def model_builder(exp):
     skeleton, big = _lift(exp.static)
 
     def build(params, big):
-        table, mask = big
+        table, mask, U = big
         e = copy.copy(exp)
         e.static = copy.copy(skeleton)
         if table is not None:
             e.static.hkl = dataclasses.replace(skeleton.hkl, F=table)
         e.static.mask = mask
+        e.static.U = U
         return build_model(e, params)
 
     return build, big
