@@ -108,10 +108,11 @@ def test_nonoise_frames_are_the_int_images(tmp_path):
 
 
 def test_random_stills_equal_single_runs(tmp_path):
-    assert series(tmp_path, *BASE, "--orientations", "random", "--frames", "3", "--out", "st_##.img") == 0
+    assert series(tmp_path, *BASE, "--orientations", "random:42", "--frames", "3", "--out", "st_##.img") == 0
     m = manifest(tmp_path / "st.json")
     assert m["kind"] == "stills"
     misset_seed = m["seeds"]["misset_seed"]
+    assert misset_seed == 42
     missets = []
     for i, entry in enumerate(m["frames"]):
         assert entry["flags"] == ["-misset_seed", str(misset_seed + i), "-misset", "random", "-seed", str(7 + i)]
@@ -191,6 +192,8 @@ def test_interrupt_and_resume_give_the_same_frames(tmp_path, monkeypatch, capsys
     assert [("sha256" in f) for f in m["frames"]] == [True, True, False, False, False, False]
     assert sorted(os.listdir(tmp_path / "ref")) == ["r.json", "r_000.img", "r_001.img"]  # no partial file
     before = [(tmp_path / "ref" / f"r_00{i}.img").stat() for i in range(2)]
+    (tmp_path / "ref" / ".r_002.img.k7x_2ab9.tmp").write_bytes(b"half a frame")  # a writer killed mid-write
+    (tmp_path / "ref" / ".notes.txt.k7x_2ab9.tmp").write_bytes(b"not ours")
 
     calls.clear()
     monkeypatch.setattr(_engine.FrameMaker, "finish", lambda self, t, e, i: (calls.append(t.index), finish(self, t, e, i))[1])
@@ -200,6 +203,8 @@ def test_interrupt_and_resume_give_the_same_frames(tmp_path, monkeypatch, capsys
     after = [(tmp_path / "ref" / f"r_00{i}.img").stat() for i in range(2)]
     assert [(s.st_ino, s.st_mtime_ns) for s in before] == [(s.st_ino, s.st_mtime_ns) for s in after]
     assert frame_bytes(tmp_path / "ref", "r_{:03d}.img", 6) == reference
+    assert sorted(os.listdir(tmp_path / "ref")) == [".notes.txt.k7x_2ab9.tmp", "r.json"] + [
+        f"r_{i:03d}.img" for i in range(6)]
 
     # a damaged frame fails its checksum and is made again; a different command is refused
     (tmp_path / "ref" / "r_004.img").write_bytes(b"junk")
@@ -210,6 +215,34 @@ def test_interrupt_and_resume_give_the_same_frames(tmp_path, monkeypatch, capsys
     assert series(tmp_path, *args[:-4], "--frames", "6", "--out", "ref/r_###.img", "-N", "6", "--resume") == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("nanobragg: error: --resume:") and "different series" in err and "\n" not in err
+
+
+def test_resume_keeps_the_seeds_the_time_gave(tmp_path, monkeypatch):
+    """Without -seed and -misset_seed the seeds come from the clock (as in C); a resumed run
+    later on takes them from the manifest and makes the frames the first run planned."""
+    import nanobragg_jax.args._scan as scan
+    from nanobragg_jax.datasets import _engine
+
+    unpinned = [f for f in BASE if f not in ("-seed", "7")]
+    finish = _engine.FrameMaker.finish
+
+    def stop_after_one(self, task, exp, img):
+        if task.index == 1:
+            raise KeyboardInterrupt
+        return finish(self, task, exp, img)
+
+    monkeypatch.setattr(_engine.FrameMaker, "finish", stop_after_one)
+    args = [*unpinned, "--orientations", "random", "--frames", "3", "--out", "t_#.img"]
+    assert series(tmp_path, *args) == 130
+    first = manifest(tmp_path / "t.json")
+    monkeypatch.setattr(_engine.FrameMaker, "finish", finish)
+    monkeypatch.setattr(scan.time, "time", lambda: 2_000_000_000.0)  # much later
+    assert series(tmp_path, *args, "--resume") == 0
+    second = manifest(tmp_path / "t.json")
+    assert second["seeds"] == first["seeds"] and second["seeds"]["seed"] != 2_000_000_000
+    assert [f["flags"] for f in second["frames"]] == [f["flags"] for f in first["frames"]]
+    ref = single_run(tmp_path / "single", [*unpinned, *second["frames"][2]["flags"]])
+    assert (tmp_path / "t_2.img").read_bytes() == ref["noise"]
 
 
 def test_killed_run_resumes_to_the_same_frames(tmp_path, reference):
@@ -228,6 +261,7 @@ def test_killed_run_resumes_to_the_same_frames(tmp_path, reference):
     r = subprocess.run(args + ["--resume"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert frame_bytes(tmp_path / "ref", "r_{:03d}.img", 6) == reference
+    assert sorted(os.listdir(tmp_path / "ref")) == ["r.json"] + [f"r_{i:03d}.img" for i in range(6)]
 
 
 # --- several devices and processes ------------------------------------------------------------------------

@@ -5,7 +5,7 @@ malformed file; every writer goes through a temp file + os.replace, so no half-w
 specs/file-formats.md describes each format and the C quirks reproduced here.
 """
 
-from nanobragg_jax.io._atomic import atomic_open, atomic_write_bytes, read_input_text
+from nanobragg_jax.io._atomic import atomic_open, atomic_write_bytes, leftover_temp_files, read_input_text
 from nanobragg_jax.io._cnumbers import c_atof, format_g
 from nanobragg_jax.io._fdump import read_fdump, write_fdump
 from nanobragg_jax.io._floatimage import read_float_image, write_float_image
@@ -29,5 +29,5 @@ __all__ = [
     "HKLTable", "read_hkl", "read_fdump", "write_fdump", "read_mat", "read_source_file",
     "SMVImage", "read_smv", "value_of", "format_smv_header", "header_overflow", "smv_header_fields", "smv_bytes", "write_smv",
     "parse_header_fields", "write_float_image", "read_float_image", "write_pgm", "read_pgm",
-    "atomic_open", "atomic_write_bytes", "read_input_text", "c_atof", "format_g",
+    "atomic_open", "atomic_write_bytes", "leftover_temp_files", "read_input_text", "c_atof", "format_g",
 ]
