@@ -377,6 +377,32 @@ def test_help(capsys):
     assert "--frames" in out and "--resume" in out and "--workers" in out and "--orientations" in out
 
 
+# --- the frame program behind the series ----------------------------------------------------------------------
+def test_frame_program_recompiles_when_a_stored_executable_fails(tmp_path, monkeypatch):
+    """submit/collect (the series' path) recover from a stored executable that cannot run, as the
+    single-frame path does, and give the single run's float image."""
+    import jax
+
+    from nanobragg_jax.api import from_cli
+    from nanobragg_jax.programs import FrameProgram, _executable_store, render_frame
+
+    exp = from_cli([*BASE, "-phi", "1"], workdir=str(tmp_path))
+    store = str(tmp_path / "store")
+    reference, omega = render_frame(exp, cache_dir=store)
+
+    def broken(path):
+        def run(*args):
+            raise jax.errors.JaxRuntimeError("INTERNAL: Function fusion not found")
+
+        return run
+
+    monkeypatch.setattr(_executable_store, "_load", broken)
+    program = FrameProgram(exp, cache_dir=store)
+    [(img, omega2)] = program.collect(program.submit([exp]))
+    np.testing.assert_array_equal(img, reference)
+    assert omega2 == pytest.approx(omega, rel=1e-14)
+
+
 # --- the frame-writer hook and the plan's parts -------------------------------------------------------------
 def test_a_registered_writer_makes_the_frames(tmp_path):
     def encode(frame: Frame) -> bytes:

@@ -51,10 +51,11 @@ def program_key(exp, chunk_rows: Optional[int] = None, blocks: int = 1) -> Optio
 
 
 class Pending:
-    """Frames dispatched to the devices (`FrameProgram.submit`), not yet copied to the host."""
+    """Frames dispatched to the devices (`FrameProgram.submit`), not yet copied to the host;
+    `again()` dispatches them anew (after a stored executable failed to run)."""
 
-    def __init__(self, outputs, count: int, stacked: bool):
-        self.outputs, self.count, self.stacked = outputs, count, stacked
+    def __init__(self, outputs, count: int, stacked: bool, again: Callable[[], object]):
+        self.outputs, self.count, self.stacked, self.again = outputs, count, stacked, again
 
 
 class FrameProgram:
@@ -78,7 +79,7 @@ class FrameProgram:
         self.key = program_key(exp, chunk_rows, blocks)
         self.cache_dir = cache_dir if self.key is not None else None  # no key: no store
         self.devices = list(jax.devices() if devices is None else devices)
-        build, _, _ = _host_args(exp)
+        build, _ = model_builder(exp)
         self._slot = np.zeros((3, 3), as_dtype(L))
         self._int = np.int64 if jax.config.jax_enable_x64 else np.int32
         self._single = self._batch = None
@@ -145,8 +146,8 @@ class FrameProgram:
             return render(reload=False)
 
     # --- one frame per device, dispatched without waiting (series) -----------------------------
-    def _batch_program(self, shared, stacked, big, slots, ons):
-        if self._batch is None:
+    def _batch_program(self, shared, stacked, big, slots, ons, reload: bool = True):
+        if self._batch is None or not reload:
             import jax
             from jax.sharding import Mesh
             from jax.sharding import PartitionSpec as P
@@ -166,7 +167,7 @@ class FrameProgram:
 
             closure = (self.key or b"") + pickle.dumps(("batch", len(self.devices)), protocol=4)
             self._batch = compiled_program(batch, (shared, stacked, big, slots, ons), name="frame.batch",
-                                           closure=closure, directory=self.cache_dir)
+                                           closure=closure, directory=self.cache_dir, reload=reload)
         return self._batch
 
     def submit(self, exps: Sequence) -> Pending:
@@ -181,9 +182,13 @@ class FrameProgram:
         big = args[0][2]
         if len(self.devices) == 1:
             params = args[0][1]
-            return Pending(self._single_program(params, big)(params, big, self._slot,
-                                                             np.asarray(self.layout.interpolate),
-                                                             self._int(0)), 1, stacked=False)
+            call = (params, big, self._slot, np.asarray(self.layout.interpolate), self._int(0))
+
+            def again():
+                return self._single_program(params, big, reload=False)(*call)
+
+            return Pending(self._dispatch(lambda: self._single_program(params, big)(*call), again), 1,
+                           stacked=False, again=again)
         args += [args[-1]] * (len(self.devices) - n)  # pad: the program always takes one per device
         first = args[0][1]
         for _, params, big_i in args[1:]:
@@ -196,14 +201,39 @@ class FrameProgram:
         stacked = {k: np.stack([a[1][k] for a in args]) for k in first if k not in shared}
         slots = np.stack([self._slot] * len(args))
         ons = np.asarray([self.layout.interpolate] * len(args))
-        out = self._batch_program(shared, stacked, big, slots, ons)(shared, stacked, big, slots, ons)
-        return Pending(out, n, stacked=True)
+        call = (shared, stacked, big, slots, ons)
+
+        def again_batch():
+            return self._batch_program(*call, reload=False)(*call)
+
+        return Pending(self._dispatch(lambda: self._batch_program(*call)(*call), again_batch), n,
+                       stacked=True, again=again_batch)
+
+    def _dispatch(self, first: Callable[[], object], again: Callable[[], object]):
+        """first(); if a stored executable fails to run, again() (compiled afresh)."""
+        import jax
+
+        try:
+            return first()
+        except jax.errors.JaxRuntimeError:
+            if self.cache_dir is None:
+                raise
+            return again()
 
     def collect(self, pending: Pending) -> list[tuple[np.ndarray, float]]:
         """[(float32 image, omega)] of the frames `submit` started, in order (waits for them)."""
+        import jax
+
         L = self.layout
-        _, _, img, omega = pending.outputs
-        img, omega = np.asarray(img), np.asarray(omega)
+        try:
+            _, _, img, omega = pending.outputs
+            img, omega = np.asarray(img), np.asarray(omega)
+        except jax.errors.JaxRuntimeError:
+            if self.cache_dir is None:
+                raise
+            # A stored executable that failed while running: compile afresh, replace it, rerun.
+            _, _, img, omega = pending.again()
+            img, omega = np.asarray(img), np.asarray(omega)
         if not pending.stacked:
             img, omega = img[None], omega[None]
         return [(img[i][: L.spixels], float(omega[i]) / L.steps) for i in range(pending.count)]
