@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import hashlib
+import itertools
 import os
 import pickle
 from concurrent.futures import ThreadPoolExecutor
@@ -120,47 +121,43 @@ class FrameMaker:
         entry["stats"] = {k: _jsonable(v) for k, v in stats.items()}
         return entry
 
+    def batches(self, tasks: Iterable[FrameTask]):
+        """(program, [(task, experiment)]) for every batch: at most one frame per device, all of
+        one static set-up (one program)."""
+        batch, program = [], None
+        for task in tasks:
+            exp = self.experiment(task)
+            p = self.program(exp)
+            if batch and (p is not program or len(batch) == len(self.devices)):
+                yield program, batch
+                batch = []
+            program = p
+            batch.append((task, exp))
+        if batch:
+            yield program, batch
+
     def make(self, tasks: Iterable[FrameTask], on_done: Callable[[dict], None]) -> None:
         """Make every task's frame, calling on_done(manifest entry) for each, in frame order, as
         soon as it is written (always from the calling thread).
 
-        Frames go to the devices in batches (one per device, all of one static set-up); the next
-        batch is dispatched before the previous one's host work, which runs on `host_threads`
-        threads (C's noise loop and the writes release the GIL), so devices and host overlap.
-        The first error (for example a full disk) stops the run; frames being written finish
-        (atomically) or leave nothing."""
-        todo = list(tasks)
-        held = None  # a (task, experiment) that did not fit the previous batch
-        inflight = None
+        Each batch is dispatched to the devices before the previous batch's host work, which runs
+        on `host_threads` threads (C's noise loop, hashing and writes release the GIL), so devices
+        and host overlap.  The first error (for example a full disk) stops the run; frames being
+        written finish (atomically) or leave nothing."""
+        backlog = 2 * self.host_threads  # frames waiting for the host, at most
         finishing: collections.deque = collections.deque()
-        backlog = 2 * self.host_threads
-        i = 0
+        inflight = None
         with ThreadPoolExecutor(self.host_threads, thread_name_prefix="nanobragg-frame") as pool:
             try:
-                while True:
-                    batch, program = [], None
-                    while len(batch) < len(self.devices) and (held is not None or i < len(todo)):
-                        if held is not None:
-                            (task, exp), held = held, None
-                        else:
-                            task, i = todo[i], i + 1
-                            exp = self.experiment(task)
-                        p = self.program(exp)
-                        if program is not None and p is not program:
-                            held = (task, exp)
-                            break
-                        program = p
-                        batch.append((task, exp))
-                    started = (batch, program, program.submit([e for _, e in batch])) if batch else None
+                for program, batch in itertools.chain(self.batches(tasks), [(None, None)]):
+                    started = None if batch is None else (program, batch, program.submit([e for _, e in batch]))
                     if inflight is not None:
-                        done_batch, done_program, pending = inflight
+                        done_program, done_batch, pending = inflight
                         for (task, exp), (img, _) in zip(done_batch, done_program.collect(pending)):
                             finishing.append(pool.submit(self.finish, task, exp, img))
                     inflight = started
                     while finishing and (finishing[0].done() or len(finishing) > backlog or inflight is None):
                         on_done(finishing.popleft().result())
-                    if inflight is None:
-                        return
             finally:
                 for future in finishing:
                     future.cancel()

@@ -120,7 +120,8 @@ def read_orientations(path: str) -> List[List[str]]:
             raise InputError(f"--orientations {path}:{n}: expected 3 misset angles or 9 matrix elements, "
                              f"got {line.strip()!r}")
         if rows and len(words) != len(rows[0]):
-            raise InputError(f"--orientations {path}:{n}: {len(words)} numbers, earlier lines have {len(rows[0])}")
+            raise InputError(f"--orientations {path}:{n}: {len(words)} numbers, earlier lines have "
+                             f"{len(rows[0])}")
         rows.append(words)
     if not rows:
         raise InputError(f"--orientations {path}: no orientations in the file")

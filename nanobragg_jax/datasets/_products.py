@@ -73,5 +73,6 @@ def run_warnings(exp) -> list:
     over = header_overflow(exp.header)
     if over:  # the int image is always written
         warnings.append(f"the SMV header is {512 + over} bytes, past its HEADER_BYTES=512, so readers "
-                        "(fabio, adxv, nanoBragg itself) misplace the pixels; nanoBragg.c writes it so (C quirk O6)")
+                        "(fabio, adxv, nanoBragg itself) misplace the pixels; nanoBragg.c writes it so "
+                        "(C quirk O6)")
     return list(dict.fromkeys(warnings))

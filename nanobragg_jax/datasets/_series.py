@@ -150,7 +150,8 @@ def run_series(argv: Sequence[str], *, out: Optional[TextIO] = None, err: Option
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"--out {opts.out!r}: cannot create the folder {folder!r} ({exc.strerror})") from None
+        raise InputError(f"--out {opts.out!r}: cannot create the folder {folder!r} "
+                         f"({exc.strerror})") from None
     tasks = plan_frames(count, kind=kind, settings=settings, exp=exp, seeds=seeds, template=template,
                         orientations=orientations, variations=variations, keep_float=opts.float)
     manifest = _manifest(manifest_path, argv, flags, kind, opts, template, count, seeds, settings, tasks)
@@ -165,7 +166,8 @@ def run_series(argv: Sequence[str], *, out: Optional[TextIO] = None, err: Option
     manifest.save()  # also the check that the folder is writable, before any rendering
     todo = [t for t in tasks if t.index not in kept]
     if kept:
-        print(f"resuming: {len(kept)} of {count} frames are done (checksums match), {len(todo)} to make", file=out)
+        print(f"resuming: {len(kept)} of {count} frames are done (checksums match), {len(todo)} to make",
+              file=out)
 
     job = SeriesJob(base_argv=tuple(flags), workdir=os.getcwd(), compile_cache=settings.compile_cache)
     progress = SeriesProgress(count, len(kept), enabled=settings.progress_meter, stream=err)

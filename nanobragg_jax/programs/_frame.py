@@ -162,8 +162,9 @@ class FrameProgram:
                 return jax.tree_util.tree_map(lambda x: x[None], out)
 
             def batch(shared, stacked, big, slots, ons):
-                return jax.shard_map(one, mesh=mesh, in_specs=(P(), P("frames"), P(), P("frames"), P("frames")),
-                                     out_specs=P("frames"))(shared, stacked, big, slots, ons)
+                specs = (P(), P("frames"), P(), P("frames"), P("frames"))  # shared, stacked, big, slots, ons
+                return jax.shard_map(one, mesh=mesh, in_specs=specs, out_specs=P("frames"))(
+                    shared, stacked, big, slots, ons)
 
             closure = (self.key or b"") + pickle.dumps(("batch", len(self.devices)), protocol=4)
             self._batch = compiled_program(batch, (shared, stacked, big, slots, ons), name="frame.batch",
