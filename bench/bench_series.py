@@ -6,6 +6,7 @@
 2. 100 frames of 1024x1024 of the same crystal (noise images, SMV):
    - `nanobragg series` in one process: frames/s of the whole command, and the rate it reports
      (frames made / time after start-up);
+   - the same series with -nonoise (int images: no C noise stream on the host);
    - the kernel alone: the same frames' experiments through the compiled frame program, one after
      the other, no statistics, noise or writes (goal: the series within 10 % of it);
    - nanoBragg.c running the same frames (`-phi`, `-seed` per frame, OMP_NUM_THREADS = all cores
@@ -17,7 +18,7 @@ warm-up run fills first (so no row pays for compiling).  Prints one table; numbe
 bench/RESULTS.md.
 
 Usage: python bench/bench_series.py [--frames 100] [--c-frames N] [--c-binary PATH]
-                                    [--skip acceptance,kernel,c,workers]
+                                    [--skip acceptance,nonoise,kernel,c,workers]
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=100, help="frames of the 1024x1024 series")
     ap.add_argument("--c-frames", type=int, default=None, help="frames C renders (default: --frames)")
     ap.add_argument("--c-binary", default=None)
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: acceptance,kernel,c,workers")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: acceptance,nonoise,kernel,c,workers")
     opts = ap.parse_args()
     skip = set(filter(None, opts.skip.split(",")))
     work = C.workdir_with_inputs()
@@ -118,6 +119,11 @@ def main() -> None:
         rate = reported_rate(out)
         rows.append((f"{n} x 1024^2: nanobragg series, 1 process", t_series, n / t_series,
                      f"{rate:.3g} frames/s after start-up"))
+        if "nonoise" not in skip:  # the same frames without C's (sequential) noise stream: int images
+            series(work, LARGE + " -nonoise", 2, "warm/n_#####.img")
+            t_nn, out_nn = series(work, LARGE + " -nonoise", n, "nonoise/n_#####.img")
+            rows.append((f"{n} x 1024^2: nanobragg series -nonoise, 1 process", t_nn, n / t_nn,
+                         f"{reported_rate(out_nn):.3g} frames/s after start-up"))
         if "kernel" not in skip:
             per = kernel_alone(work, LARGE, n)
             rows.append((f"{n} x 1024^2: frame program alone (kernel)", per * n, 1 / per,
