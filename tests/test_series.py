@@ -439,3 +439,12 @@ def test_template_and_variation_rules():
     assert sigma == pytest.approx(0.5, rel=0.1)
     with pytest.raises(InputError):
         Variation.parse("lambda=uniform:2:1")
+
+
+def test_progress_bar_counts_frames_and_is_quiet_with_noprogress(tmp_path, capsys):
+    loud = [f for f in BASE if f != "-noprogress"]
+    assert series(tmp_path, *loud, "-nonoise", "--frames", "3", "--out", "p_#.img") == 0
+    err = capsys.readouterr().err
+    assert "series" in err and "3/3 frames" in err and "frames/s" in err
+    assert series(tmp_path, *BASE, "-nonoise", "--frames", "3", "--out", "q_#.img") == 0
+    assert capsys.readouterr().err == ""
