@@ -5,7 +5,7 @@
 The crystal's misset x angle advances by --step degrees per orientation; all images come from a
 single jax.vmap of `simulate` over the misset (one compile, one call).  To write such a series as
 frame files with a manifest, use `nanobragg series <flags> --orientations angles.txt --out
-out/o_####.img` (one "x y z" line per orientation; docs/user-guide.md section 9).
+out/o_####.img` (one "x y z" line per orientation; docs/user-guide.md section 10).
 """
 
 from __future__ import annotations

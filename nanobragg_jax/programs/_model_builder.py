@@ -17,16 +17,22 @@ import pickle
 
 
 def _lift(static):
-    """(copy of exp.static without its big arrays, [hkl table, mask, U])."""
+    """(copy of exp.static without its two big arrays, [hkl table, mask])."""
     out = copy.copy(static)
-    big = [None, None, static.U]
+    big = [None, None]
     if static.hkl is not None:
         big[0] = static.hkl.F
         out.hkl = dataclasses.replace(static.hkl, F=None)
     big[1] = static.mask
     out.mask = None
-    out.U = None
     return out, big
+
+
+def _lift_orientation(static):
+    """`_lift`, and the -mat orientation U as a third argument: (skeleton, [table, mask, U])."""
+    out, big = _lift(static)
+    out.U = None
+    return out, big + [static.U]
 
 
 def model_builder(exp):
@@ -35,7 +41,7 @@ def model_builder(exp):
     Everything the function reads besides its arguments is in `closure_bytes(exp)`."""
     from nanobragg_jax.setup import build_model
 
-    skeleton, big = _lift(exp.static)
+    skeleton, big = _lift_orientation(exp.static)
 
     def build(params, big):
         table, mask, U = big
@@ -53,4 +59,4 @@ def model_builder(exp):
 def closure_bytes(exp) -> bytes:
     """What `model_builder(exp)`'s function closes over, as bytes: the static set-up without its
     big arrays, and the layout (`build_model` reads nothing else of the experiment)."""
-    return pickle.dumps((_lift(exp.static)[0], exp.layout), protocol=4)
+    return pickle.dumps((_lift_orientation(exp.static)[0], exp.layout), protocol=4)
