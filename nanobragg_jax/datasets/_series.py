@@ -147,6 +147,8 @@ def run_series(argv: Sequence[str], *, out: Optional[TextIO] = None, err: Option
     seeds = _seeds(opts, settings, flags, old)
 
     exp = build_experiment(settings, workdir=".")
+    if getattr(exp, "panels", None) is not None:  # multi-panel detectors (--geom) render otherwise
+        raise InputError("series: multi-panel detectors (--geom) are not supported in a series yet")
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
