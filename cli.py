@@ -3,6 +3,7 @@
     nanobragg -cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 64 ...   render, as nanoBragg
     nanobragg compare A B [--shape S F]                                          two float images
     nanobragg trace-diff A B [--tol 1e-6]                                        two pixel traces
+    nanobragg series <flags> --frames N --out name_#####.img [options]           many frames (sweeps, stills)
 
 nanoBragg's single-dash, variable-arity, substring-matched flags are not something Typer/Click can
 parse, so the render command takes the raw argv and hands it to `nanobragg_jax.settings.parse_args`;
@@ -19,7 +20,7 @@ from typing import List, Optional, Tuple
 
 from nanobragg_jax.errors import InputError
 
-SUBCOMMANDS = ("compare", "trace-diff", "render", "sweep")
+SUBCOMMANDS = ("compare", "trace-diff", "render")
 
 
 def _error(message) -> int:
@@ -65,30 +66,6 @@ def build_app():
         """Render with nanoBragg flags (the default command: `nanobragg <flags>` means this)."""
         raise typer.Exit(run(list(ctx.args)))
 
-    @app.command("sweep", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-    def sweep_command(
-        ctx: typer.Context,
-        missets: Optional[str] = typer.Option(None, "--missets", help="file of misset triples (deg), one per line"),
-        axis: str = typer.Option("x", "--axis", help="misset component to step: x, y or z"),
-        step: float = typer.Option(1.0, "--step", help="degrees per orientation"),
-        count: int = typer.Option(10, "--count", help="number of orientations"),
-        prefix: str = typer.Option("sweep_", "--prefix", help="output names <prefix><i>.bin (and .img)"),
-        smv: bool = typer.Option(False, "--smv", help="also write SMV integer images"),
-        batch: int = typer.Option(8, "--batch", help="orientations per vmapped call"),
-    ):
-        """Render K crystal orientations in vmapped batches: `nanobragg sweep [options] -- <flags>`."""
-        try:
-            from nanobragg_jax.args import parse_args
-            from nanobragg_jax.datasets import run_sweep
-
-            settings = parse_args(list(ctx.args))
-            _configure_jax(settings)
-            run_sweep(settings, missets, axis, step, count, prefix, smv, batch)
-        except (InputError, ValueError) as exc:
-            raise typer.Exit(_error(exc))
-        except OSError as exc:
-            raise typer.Exit(_error(f"{exc.strerror or exc} '{getattr(exc, 'filename', '')}'"))
-
     return app
 
 
@@ -98,43 +75,39 @@ def run(argv: List[str]) -> int:
         from nanobragg_jax.args import parse_args
 
         settings = parse_args(argv)
-        _configure_jax(settings)
-        return _render(settings)
+        return _render(settings, _configure_jax(settings))
     except InputError as exc:
         return _error(exc)
     except OSError as exc:  # a file that vanished or cannot be written after the checks
-        name = f" '{exc.filename}'" if getattr(exc, "filename", None) else ""
-        return _error(f"{exc.strerror or exc}{name}")
+        return _os_error(exc)
     except KeyboardInterrupt:
         print("nanobragg: interrupted", file=sys.stderr)
         return 130
 
 
-def cache_dir() -> str:
-    return os.environ.get("NANOBRAGG_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "nanobragg_jax", "jax")
+def series(argv: List[str]) -> int:
+    """`nanobragg series ...` (nanobragg_jax.datasets.run_series): errors as one line, exit code 2."""
+    try:
+        from nanobragg_jax.datasets import run_series
+
+        return run_series(argv)
+    except InputError as exc:
+        return _error(exc)
+    except OSError as exc:
+        return _os_error(exc)
 
 
-def executable_dir() -> str:
-    """Where the render's compiled executables are kept (see nanobragg_jax/executable_cache.py)."""
-    return os.path.join(cache_dir(), "executables")
+def _os_error(exc: OSError) -> int:
+    name = f" '{exc.filename}'" if getattr(exc, "filename", None) else ""
+    return _error(f"{exc.strerror or exc}{name}")
 
 
-def _configure_jax(settings) -> None:
-    """x64 always (float32 mode still sets up in float64); persistent compile cache unless --no-cache."""
-    import jax
+def _configure_jax(settings) -> Optional[str]:
+    """x64 always; the compile caches unless --no-cache (nanobragg_jax.programs.configure_jax).
+    Returns the executable store's folder, or None."""
+    from nanobragg_jax.programs import configure_jax
 
-    jax.config.update("jax_enable_x64", True)
-    if settings.compile_cache:
-        path = cache_dir()
-        try:
-            os.makedirs(path, exist_ok=True)
-        except OSError as exc:
-            print(f"nanobragg: warning: compile cache off, cannot create {path}: {exc.strerror}",
-                  file=sys.stderr)
-            return
-        jax.config.update("jax_compilation_cache_dir", path)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    return configure_jax(settings.compile_cache)
 
 
 class _Progress:
@@ -150,14 +123,15 @@ class _Progress:
             print(f"{pct}% done", flush=True)
 
 
-def _render(settings) -> int:
-    """The thin glue from Settings to files: set-up, render, statistics, images, noise, writes."""
-    from nanobragg_jax.programs import render_frame
-    from nanobragg_jax.layout import progress_blocks
+def _render(settings, store: Optional[str]) -> int:
+    """The thin glue from Settings to files: set-up, render, statistics, images, noise, writes.
+    store: the executable store's folder (None: compile in memory)."""
+    from nanobragg_jax.datasets import frame_products, run_warnings
     from nanobragg_jax.io import format_g as g
-    from nanobragg_jax.outputs import image_statistics, int_image, last_subpixel_position, pgm_image
-    from nanobragg_jax.io import header_overflow, write_float_image, write_pgm, write_smv
-    from nanobragg_jax.noise import counter_noise_image, noise_image, noise_summary_line
+    from nanobragg_jax.io import write_float_image, write_pgm, write_smv
+    from nanobragg_jax.layout import progress_blocks
+    from nanobragg_jax.noise import noise_summary_line
+    from nanobragg_jax.programs import render_frame
     from nanobragg_jax.setup import build_experiment, write_structure_factor_dump
 
     s = settings
@@ -165,13 +139,8 @@ def _render(settings) -> int:
     write_structure_factor_dump(exp)  # C writes it while reading -hkl (Fdump.bin)
     print("\n".join(exp.summary))
     if exp.panels is not None:
-        return _render_panels(s, exp)
-    warnings = list(exp.warnings)
-    over = header_overflow(exp.header)
-    if over:  # the int image is always written
-        warnings.append(f"the SMV header is {512 + over} bytes, past its HEADER_BYTES=512, so readers "
-                        "(fabio, adxv, nanoBragg itself) misplace the pixels; nanoBragg.c writes it so (C quirk O6)")
-    for w in dict.fromkeys(warnings):  # settings warnings are included, once each
+        return _render_panels(s, exp, store)
+    for w in run_warnings(exp):  # settings warnings are included, once each
         print(f"nanobragg: warning: {w}", file=sys.stderr)
     if s.trace_pixel is not None:
         try:
@@ -185,36 +154,14 @@ def _render(settings) -> int:
     # The image comes back as C stores it: float32.
     progress = _Progress() if s.progress_meter else None
     blocks = progress_blocks(exp.layout) if progress else 1
-    img, omega = render_frame(exp, chunk_rows=s.chunk_rows, blocks=blocks, progress=progress,
-                              cache_dir=executable_dir() if s.compile_cache else None)
-    img = _add_background(exp, img)  # --stol ...: nonBragg's background, float32 add as C's chain
+    img, omega = render_frame(exp, chunk_rows=s.chunk_rows, blocks=blocks, progress=progress, cache_dir=store)
+    img = _add_background(exp, img, store)  # --stol ...: nonBragg's background, float32 add as C's chain
 
     # Everything is computed before the first file is written, so a failure leaves no outputs.
-    L, px = exp.layout, exp.static.detector.pixel_size
-    stats = image_statistics(img, L.roi, exp.static.mask,
-                             max_pixel_pos=lambda sl, f: last_subpixel_position(sl, f, px, L.oversample))
-    ints, int_scale = int_image(img, L.roi, s.intfile_scale, s.adc_offset, max_I=stats.max_I)
-    pgm = pgm_image(img, L.roi, s.pgm_scale, stats.rmsd, int_scale) if s.write_pgm else None
-    noise = None
-    response = None
-    if _response_wanted(s) and not s.calculate_noise:
-        print("nanobragg: warning: the detector-response options shape the noise image, which "
-              "-nonoise turns off: ignored", file=sys.stderr)
-    elif _response_wanted(s):
-        from nanobragg_jax.companions import detector_response
-
-        lines = []
-        if s.noise_stream == "jax":
-            print("nanobragg: warning: --noise-stream jax is ignored with the detector response "
-                  "(noisify's C streams draw the noise image)", file=sys.stderr)
-        response = detector_response(img, s, out=lines.append)  # noisify's noise image of the sum
-    elif s.calculate_noise and s.noise_stream == "jax":
-        import jax
-
-        key = jax.random.PRNGKey(abs(s.seed))
-        noise = counter_noise_image(img, key, s.adc_offset, L.roi) + (None,)
-    elif s.calculate_noise:
-        noise = noise_image(img, L.roi, s.adc_offset, exp.rng, s.seed)
+    out = frame_products(exp, img)
+    stats = out.stats
+    for w in out.warnings:
+        print(f"nanobragg: warning: {w}", file=sys.stderr)
 
     print()
     print(f"solid angle subtended by detector = {g(omega)} steradian ( {g(100 * omega / 4 / math.pi)}% sphere)")
@@ -222,25 +169,25 @@ def _render(settings) -> int:
     write_float_image(s.floatfilename, img)
     print(f"max_I = {g(stats.max_I)}  at {g(stats.max_I_x)} {g(stats.max_I_y)}")
     print(f"mean= {g(stats.mean)} rms= {g(stats.rms)} rmsd= {g(stats.rmsd)}")
-    print(f"intfile_scale = {g(int_scale)}")
+    print(f"intfile_scale = {g(out.int_scale)}")
     print(f"writing {s.intfilename} as 2-byte integers")
-    write_smv(s.intfilename, ints, exp.header)
-    if pgm is not None:
-        print(f"pgm_scale = {g(pgm[1])}")
+    write_smv(s.intfilename, out.ints, exp.header)
+    if out.pgm is not None:
+        print(f"pgm_scale = {g(out.pgm[1])}")
         print(f"writing {s.pgmfilename} as 1-byte integers")
-        write_pgm(s.pgmfilename, pgm[0], pgm[1])
-    if response is not None:
-        print("\n".join(lines))
-        _write_response(s.noisefilename, response, exp.header)
-    if noise is not None:
-        image, overloads, photons, _ = noise
+        write_pgm(s.pgmfilename, out.pgm[0], out.pgm[1])
+    if out.response is not None:
+        print("\n".join(out.response_lines))
+        _write_response(s.noisefilename, out.response, exp.header)
+    if out.noise is not None:
+        image, overloads, photons = out.noise
         print(noise_summary_line(photons, overloads))
         print(f"writing {s.noisefilename} as 2-byte integers")
         write_smv(s.noisefilename, image, exp.header)
     return 0
 
 
-def _render_panels(s, exp) -> int:
+def _render_panels(s, exp, store) -> int:
     """A multi-panel run (--geom): every panel rendered by one compiled program, then per panel the
     outputs of a single run, named <name>_panel<k><ext> (specs/panels.md).  One intfile_scale
     (from the brightest panel, unless -scale) serves every panel, so their integers compare; the
@@ -260,8 +207,7 @@ def _render_panels(s, exp) -> int:
         warnings.append("an SMV header is longer than its HEADER_BYTES=512 (C quirk O6)")
     for w in dict.fromkeys(warnings):
         print(f"nanobragg: warning: {w}", file=sys.stderr)
-    images, omegas = render_panel_frames(exp, chunk_rows=s.chunk_rows,
-                                         cache_dir=executable_dir() if s.compile_cache else None)
+    images, omegas = render_panel_frames(exp, chunk_rows=s.chunk_rows, cache_dir=store)
 
     # Everything is computed before the first file is written, so a failure leaves no outputs.
     roi = {k: L.roi for idx, L in panel_layouts(exp) for k in idx}
@@ -314,7 +260,7 @@ def _render_panels(s, exp) -> int:
     return 0
 
 
-def _add_background(exp, img):
+def _add_background(exp, img, store):
     """The spots plus nonBragg's background of the one-run table options (float32 sum)."""
     from nanobragg_jax.companions import background_table, experiment_background
 
@@ -328,16 +274,10 @@ def _add_background(exp, img):
     tables, steps = table_arrays(table)
     bg, _, _ = render_background_frame({**arrays, **tables}, layout, increasing=table.increasing,
                                        mask=exp.static.mask, search_steps=steps,
-                                       cache_dir=executable_dir() if exp.settings.compile_cache else None)
+                                       cache_dir=store)
     print(f"added the amorphous background of {background_table(exp.settings)[0]}: "
           f"max {float(bg.max()):g} photons/pixel")
     return img + bg
-
-
-def _response_wanted(s) -> bool:
-    from nanobragg_jax.companions import response_wanted
-
-    return response_wanted(s)
 
 
 def _write_response(path, response, header):
@@ -354,6 +294,8 @@ def _write_response(path, response, header):
 
 def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "series":  # nanoBragg flags plus our options: parsed by datasets
+        return series(argv[1:])
     if argv and argv[0] in SUBCOMMANDS:
         try:
             build_app()(args=argv, prog_name="nanobragg")  # Typer prints its own usage errors (exit 2)

@@ -27,7 +27,7 @@ ALLOWED = {
     "companions": {"args", "io", "setup", "render", "background", "response", "noise", "outputs",
                    "programs"},
     "diagnostics": {"io", "render", "setup"},
-    "datasets": {"io", "args", "setup", "render", "outputs", "noise", "programs", "api"},
+    "datasets": {"io", "args", "setup", "render", "outputs", "noise", "programs", "api", "companions"},
     "api": {"args", "setup", "render", "programs", "layout", "io", "outputs", "noise", "background",
             "response"},
     "cli": {"args", "setup", "render", "programs", "io", "outputs", "noise", "diagnostics", "datasets",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
 import os
 import shlex
@@ -166,6 +167,7 @@ def _ingest_header(s, origin, path, is_mask):
 
 
 # --- the main pass ----------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)
 def _own_flag(tok):
     """The flag this token is meant for: the most specific full match (pre-scan flags included)."""
     best, best_len = None, 0

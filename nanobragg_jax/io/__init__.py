@@ -5,7 +5,7 @@ malformed file; every writer goes through a temp file + os.replace, so no half-w
 specs/file-formats.md describes each format and the C quirks reproduced here.
 """
 
-from nanobragg_jax.io._atomic import atomic_open, atomic_write_bytes
+from nanobragg_jax.io._atomic import atomic_open, atomic_write_bytes, leftover_temp_files, read_input_text
 from nanobragg_jax.io._cnumbers import c_atof, format_g
 from nanobragg_jax.io._crystfel import CrystFELGeometry, read_crystfel_geometry
 from nanobragg_jax.io._fdump import read_fdump, write_fdump
@@ -19,6 +19,7 @@ from nanobragg_jax.io._smv import (
     header_overflow,
     parse_header_fields,
     read_smv,
+    smv_bytes,
     smv_header_fields,
     value_of,
     write_smv,
@@ -28,8 +29,8 @@ from nanobragg_jax.io._stoltable import read_stol_file
 
 __all__ = [
     "HKLTable", "read_hkl", "read_stol_file", "parse_text_columns", "read_fdump", "write_fdump", "read_mat", "read_source_file",
-    "SMVImage", "read_smv", "value_of", "format_smv_header", "header_overflow", "smv_header_fields", "write_smv",
+    "SMVImage", "read_smv", "value_of", "format_smv_header", "header_overflow", "smv_header_fields", "smv_bytes", "write_smv",
     "parse_header_fields", "write_float_image", "read_float_image", "write_pgm", "read_pgm",
-    "atomic_open", "atomic_write_bytes", "c_atof", "format_g",
+    "atomic_open", "atomic_write_bytes", "leftover_temp_files", "read_input_text", "c_atof", "format_g",
     "CrystFELGeometry", "read_crystfel_geometry",
 ]

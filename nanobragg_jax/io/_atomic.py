@@ -42,6 +42,26 @@ def atomic_open(path) -> Iterator[BinaryIO]:
         raise
 
 
+def leftover_temp_files(paths) -> list:
+    """Temp files `atomic_open` left next to any of `paths` (a process killed while writing them).
+
+    Their names are '.<name>.<8 random characters>.tmp'; only those of the given names count."""
+    by_folder: dict = {}
+    for path in paths:
+        folder, name = os.path.split(os.path.abspath(os.fspath(path)))
+        by_folder.setdefault(folder, set()).add(name)
+    found = []
+    for folder, names in by_folder.items():
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.startswith(".") and entry.endswith(".tmp") and entry[1:-4].rsplit(".", 1)[0] in names:
+                found.append(os.path.join(folder, entry))
+    return sorted(found)
+
+
 def atomic_write_bytes(path, data) -> None:
     """Write `data` (bytes or any C-contiguous buffer) to `path` atomically (see atomic_open)."""
     try:

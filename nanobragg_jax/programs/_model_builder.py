@@ -3,10 +3,10 @@ arguments.
 
 Called eagerly, `setup.build_model` dispatches a few hundred tiny JAX operations (about half a
 second on 2 CPU cores); inside the frame program it is fused into one call.  The structure-factor
-table and the mask are lifted out of `exp.static` and passed as ARGUMENTS, not closed over:
-closed-over arrays would become constants of the program, making its cache key depend on their
-values (a new compile for every hkl file or mask) and its hashing slow.  Only shapes and the static
-decisions remain in the key (`closure_bytes`).
+table, the mask and the -mat orientation are lifted out of `exp.static` and passed as ARGUMENTS,
+not closed over: closed-over arrays would become constants of the program, making its cache key
+depend on their values (a new compile for every hkl file, mask or A matrix) and its hashing slow.
+Only shapes and the static decisions remain in the key (`closure_bytes`).
 """
 
 from __future__ import annotations
@@ -28,21 +28,29 @@ def _lift(static):
     return out, big
 
 
+def _lift_orientation(static):
+    """`_lift`, and the -mat orientation U as a third argument: (skeleton, [table, mask, U])."""
+    out, big = _lift(static)
+    out.U = None
+    return out, big + [static.U]
+
+
 def model_builder(exp):
     """(pure `(params, big arrays) -> Model`, the experiment's big host arrays).
 
     Everything the function reads besides its arguments is in `closure_bytes(exp)`."""
     from nanobragg_jax.setup import build_model
 
-    skeleton, big = _lift(exp.static)
+    skeleton, big = _lift_orientation(exp.static)
 
     def build(params, big):
-        table, mask = big
+        table, mask, U = big
         e = copy.copy(exp)
         e.static = copy.copy(skeleton)
         if table is not None:
             e.static.hkl = dataclasses.replace(skeleton.hkl, F=table)
         e.static.mask = mask
+        e.static.U = U
         return build_model(e, params)
 
     return build, big
@@ -51,4 +59,4 @@ def model_builder(exp):
 def closure_bytes(exp) -> bytes:
     """What `model_builder(exp)`'s function closes over, as bytes: the static set-up without its
     big arrays, and the layout (`build_model` reads nothing else of the experiment)."""
-    return pickle.dumps((_lift(exp.static)[0], exp.layout), protocol=4)
+    return pickle.dumps((_lift_orientation(exp.static)[0], exp.layout), protocol=4)

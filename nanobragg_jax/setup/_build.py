@@ -49,6 +49,21 @@ def _path(workdir: str, name: str) -> str:
     return name if os.path.isabs(name) else os.path.join(workdir, name)
 
 
+def _read(cache, reader, path, *args):
+    """reader(path, *args), remembered in `cache` (a dict the caller keeps between set-ups) for as
+    long as the file's size and modification time stay the same.  cache None: read every time."""
+    if cache is None:
+        return reader(path, *args)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return reader(path, *args)  # the reader names the file in its error
+    key = (reader.__name__, os.path.abspath(path), st.st_mtime_ns, st.st_size, args)
+    if key not in cache:
+        cache[key] = reader(path, *args)
+    return cache[key]
+
+
 def _cell_from_settings(s: Settings):
     """C (L1796-1800): missing b, c become a; missing angles 90 degrees."""
     a = s.cell_a
@@ -60,10 +75,10 @@ def _cell_from_settings(s: Settings):
     return np.array([a, b, c, al, be, ga], dtype=np.float64)
 
 
-def _load_structure_factors(s: Settings, workdir: str, lines: list):
+def _load_structure_factors(s: Settings, workdir: str, lines: list, cache=None):
     """F1/F2 (L2104-2243): -hkl is read and dumped; without it an existing dump is read."""
     if s.hklfilename is not None:
-        table = read_hkl(_path(workdir, s.hklfilename), s.default_F)
+        table = _read(cache, read_hkl, _path(workdir, s.hklfilename), s.default_F)
         lines.append("counting entries in %s" % s.hklfilename)
         lines += list(getattr(table, "warnings", []) or [])
         if s.default_F != 0.0:
@@ -74,7 +89,7 @@ def _load_structure_factors(s: Settings, workdir: str, lines: list):
     dump = _path(workdir, s.dumpfilename)
     if os.path.exists(dump):
         # C quirk F1: a dump left in the working folder is used even with -default_F.
-        table = read_fdump(dump)
+        table = _read(cache, read_fdump, dump)
         lines.append("reading Fs from %s" % s.dumpfilename)
         rng = np.asarray(table.hkl_max) - np.asarray(table.hkl_min) + 1
         return table, int(rng[0] * rng[1] * rng[2])
@@ -98,13 +113,13 @@ def _load_mask(s: Settings, workdir: str, fpixels: int, spixels: int):
     return (flat[: fpixels * spixels] != 0).reshape(spixels, fpixels)
 
 
-def _crystal_setup(s: Settings, workdir: str, rng: CRandom, sample_xyz) -> dict:
+def _crystal_setup(s: Settings, workdir: str, rng: CRandom, sample_xyz, cache=None) -> dict:
     """Cell, orientation (-mat), misset (given or drawn) and N from the crystal size, on the host."""
     user_cell = bool(s.user_cell)
     U, lines = None, []
     cell = _cell_from_settings(s) if user_cell else None
     if s.matfilename is not None:
-        mat = np.asarray(read_mat(_path(workdir, s.matfilename)), dtype=np.float64)
+        mat = np.asarray(_read(cache, read_mat, _path(workdir, s.matfilename)), dtype=np.float64)
         lines.append("reading %s" % s.matfilename)
         mat_recip = mat * (1e-10 / s.lambda0)  # C2: the A matrix includes the wavelength
         if not user_cell:
@@ -127,8 +142,19 @@ def _crystal_setup(s: Settings, workdir: str, rng: CRandom, sample_xyz) -> dict:
                 lines=lines)
 
 
-def build_experiment(settings: Settings, workdir: str = ".") -> Experiment:
-    """Run C's set-up on the host; see the module docstring."""
+def build_experiment(settings: Settings, workdir: str = ".", *, file_cache: dict | None = None) -> Experiment:
+    """Run C's set-up on the host; see the module docstring.
+
+    Arguments:
+        settings: the parsed command line.
+        workdir: the folder relative file names are read from.
+        file_cache: a dict kept by the caller between set-ups of one series: the input files
+            (-hkl, dump, -mat, -sourcefile) are read once while they stay unchanged.
+    Returns:
+        the Experiment.
+    Raises:
+        InputError: an undefined crystal, impossible values, or a missing or malformed file.
+    """
     s = settings
     warnings = list(getattr(s, "warnings", []) or [])
     pre, post = [], []  # summary before / after the title line
@@ -172,7 +198,7 @@ def build_experiment(settings: Settings, workdir: str = ".") -> Experiment:
 
     # --- crystal (L1792-2070); the shared random stream starts with the misset draw
     rng = CRandom()
-    cryst = _crystal_setup(s, workdir, rng, (s.sample_x, sample_y, sample_z))
+    cryst = _crystal_setup(s, workdir, rng, (s.sample_x, sample_y, sample_z), file_cache)
     N, xtalsize = cryst["N"], cryst["xtalsize"]
 
     # --- header geometry needs the final distance for the auto-oversample
@@ -211,7 +237,7 @@ def build_experiment(settings: Settings, workdir: str = ".") -> Experiment:
     post.append("approximate MW = %g" % (volume * 1.2e6 * AVOGADRO / (N[0] * N[1] * N[2])))
 
     # --- structure factors (L2104-2250)
-    table, hkls = _load_structure_factors(s, workdir, post)
+    table, hkls = _load_structure_factors(s, workdir, post, file_cache)
     if hkls == 0:
         interpolate = 0  # C: nothing to interpolate
     if table is not None:
@@ -223,7 +249,7 @@ def build_experiment(settings: Settings, workdir: str = ".") -> Experiment:
 
     # --- sources (L2319-2433)
     if s.sourcefilename is not None:
-        data = np.asarray(read_source_file(_path(workdir, s.sourcefilename)))
+        data = np.asarray(_read(file_cache, read_source_file, _path(workdir, s.sourcefilename)))
         if data.size == 0:
             raise InputError("-sourcefile %s: no sources in the file" % s.sourcefilename)
         grid = src.file_sources(data.reshape(-1, 5), det.beam, hdiv, vdiv, disp)

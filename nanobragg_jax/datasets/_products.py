@@ -1,0 +1,93 @@
+"""What one frame's float image becomes, exactly as a single `nanobragg` run makes it: C's
+statistics, the SMV int image, the PGM preview and the noise image.  The command line and every
+frame of a series call the same function, so a series frame equals the single run's files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+import numpy as np
+
+from nanobragg_jax.companions import detector_response, response_wanted
+from nanobragg_jax.noise import counter_noise_image, noise_image
+from nanobragg_jax.outputs import (
+    Stats,
+    image_statistics,
+    int_image,
+    last_subpixel_position,
+    pgm_image,
+)
+
+
+@dataclasses.dataclass
+class FrameProducts:
+    """The host-side products of one float image (C L3040-3260).
+
+    stats: C's statistics (max_I, mean, rms, rmsd).  ints: uint16 (slow, fast) SMV int image;
+    int_scale: its scale.  pgm: (uint8 image, pgm_scale) or None.  noise: (uint16 noise image,
+    overloads, photon sum) or None (-nonoise, or the detector response in its place).
+    response: noisify's noise image of the float image with the one-run detector-response options
+    ((slow, fast) uint16 or uint32 pixels, bits) or None; response_lines: what noisify prints for
+    it.  warnings: one-line warnings about options that had no effect.
+    """
+
+    stats: Stats
+    ints: np.ndarray
+    int_scale: float
+    pgm: Optional[tuple] = None
+    noise: Optional[tuple] = None
+    response: Optional[tuple] = None
+    response_lines: list = dataclasses.field(default_factory=list)
+    warnings: list = dataclasses.field(default_factory=list)
+
+
+def frame_products(exp, img: np.ndarray, *, pgm: Optional[bool] = None) -> FrameProducts:
+    """C's statistics, int image, PGM and noise image of `img` for the experiment `exp`.
+
+    Arguments:
+        exp: the frame's `nanobragg_jax.setup.Experiment`.  Its C random stream (`exp.rng`) is
+            advanced by the noise draw, as C's is.
+        img: (spixels, fpixels) float32 photons per pixel, as C stores the float image.
+        pgm: make the PGM preview (None: as the flags say, -nopgm).
+    Returns:
+        FrameProducts; the noise image only when the flags ask for noise (not -nonoise).
+    """
+    s, L = exp.settings, exp.layout
+    px = exp.static.detector.pixel_size
+    stats = image_statistics(img, L.roi, exp.static.mask,
+                             max_pixel_pos=lambda sl, f: last_subpixel_position(sl, f, px, L.oversample))
+    ints, int_scale = int_image(img, L.roi, s.intfile_scale, s.adc_offset, max_I=stats.max_I)
+    out = FrameProducts(stats=stats, ints=ints, int_scale=int_scale)
+    if s.write_pgm if pgm is None else pgm:
+        out.pgm = pgm_image(img, L.roi, s.pgm_scale, stats.rmsd, int_scale)
+    if response_wanted(s) and not s.calculate_noise:
+        out.warnings.append("the detector-response options shape the noise image, which -nonoise "
+                            "turns off: ignored")
+    elif response_wanted(s):
+        if s.noise_stream == "jax":
+            out.warnings.append("--noise-stream jax is ignored with the detector response (noisify's "
+                                "C streams draw the noise image)")
+        out.response = detector_response(img, s, out=out.response_lines.append)
+    elif s.calculate_noise and s.noise_stream == "jax":
+        import jax
+
+        out.noise = counter_noise_image(img, jax.random.PRNGKey(abs(s.seed)), s.adc_offset, L.roi)
+    elif s.calculate_noise:
+        out.noise = noise_image(img, L.roi, s.adc_offset, exp.rng, s.seed)[:3]
+    return out
+
+
+def run_warnings(exp) -> list:
+    """The one-line warnings of a run, each once: the flags' and the set-up's, and C's SMV header
+    overflowing its 512 bytes (C quirk O6)."""
+    from nanobragg_jax.io import header_overflow
+
+    warnings = list(exp.warnings)  # the settings' warnings are included
+    over = header_overflow(exp.header)
+    if over:  # the int image is always written
+        warnings.append(f"the SMV header is {512 + over} bytes, past its HEADER_BYTES=512, so readers "
+                        "(fabio, adxv, nanoBragg itself) misplace the pixels; nanoBragg.c writes it so "
+                        "(C quirk O6)")
+    return list(dict.fromkeys(warnings))
