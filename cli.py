@@ -38,7 +38,7 @@ def build_app():
     @app.command("compare")
     def compare_command(a: str, b: str,
                         shape: Optional[Tuple[int, int]] = typer.Option(None, "--shape", help="slow fast")):
-        """Compare two float images (raw float32 or SMV, .gz accepted): correlation, sum ratio, worst pixel."""
+        """Compare two images (raw float32 or SMV, .gz accepted; .cbf; .nxs first frame): correlation, sum ratio, worst pixel."""
         from nanobragg_jax.diagnostics import compare_images
 
         try:
@@ -162,6 +162,7 @@ def _render(settings) -> int:
 
     s = settings
     exp = build_experiment(s, workdir=".")
+    truth = _processing_model(s, exp)  # --out/--expt: checked before anything is rendered or written
     write_structure_factor_dump(exp)  # C writes it while reading -hkl (Fdump.bin)
     print("\n".join(exp.summary))
     warnings = list(exp.warnings)
@@ -201,6 +202,12 @@ def _render(settings) -> int:
     elif s.calculate_noise:
         noise = noise_image(img, L.roi, s.adc_offset, exp.rng, s.seed)
 
+    counts = None
+    if s.out_file is not None:  # what a detector reports: counts without the ADC offset
+        import numpy as np
+
+        counts = np.rint((noise[0] if noise is not None else ints) - s.adc_offset).astype(np.int32)
+
     print()
     print(f"solid angle subtended by detector = {g(omega)} steradian ( {g(100 * omega / 4 / math.pi)}% sphere)")
     print(f"writing {s.floatfilename} as {img.size} 4-byte floats")
@@ -219,7 +226,53 @@ def _render(settings) -> int:
         print(noise_summary_line(photons, overloads))
         print(f"writing {s.noisefilename} as 2-byte integers")
         write_smv(s.noisefilename, image, exp.header)
+    if truth is not None:
+        _write_processing_files(s, truth, counts)
     return 0
+
+
+def _processing_model(s, exp):
+    """The true experiment as dxtbx models for --out and --expt (None when neither is asked for).
+
+    It refers to the --out file (counts without the ADC offset), else to the SMV image the run
+    writes (the noise image, or the int image with -nonoise; pedestal = the ADC offset).  A miniCBF
+    that cannot hold the geometry is refused here, before anything is rendered."""
+    if s.out_file is None and s.expt_file is None:
+        return None
+    from nanobragg_jax.io import NotRepresentable, cbf_orientation, image_format
+    from nanobragg_jax.setup import experiment_model
+
+    if s.out_file is None:
+        image, fmt, pedestal = s.noisefilename if s.calculate_noise else s.intfilename, "smv", s.adc_offset
+    else:
+        image, fmt, pedestal = s.out_file, image_format(s.out_file), 0.0
+    model = experiment_model(exp, pedestal=pedestal)
+    if fmt == "cbf":
+        try:
+            cbf_orientation(model)
+        except NotRepresentable as exc:
+            raise InputError(f"--out '{s.out_file}': {exc}; write NeXus NXmx (.nxs) instead") from None
+    linked = model.with_images(image, single_file=fmt == "nxmx")
+    if s.expt_file is not None and linked.imageset is None:
+        print(f"nanobragg: warning: --expt: '{image}' has no image number before its extension, so "
+              "DIALS cannot read it as a rotation image and the experiment list does not refer to it "
+              "(name it e.g. frame_0001" + os.path.splitext(image)[1] + ")", file=sys.stderr)
+    return linked
+
+
+def _write_processing_files(s, truth, counts) -> None:
+    from nanobragg_jax.io import image_format, write_expt, write_minicbf, write_nxmx
+
+    if s.out_file is not None:
+        if image_format(s.out_file) == "cbf":
+            print(f"writing {s.out_file} as miniCBF")
+            write_minicbf(s.out_file, counts, truth)
+        else:
+            print(f"writing {s.out_file} as NeXus NXmx")
+            write_nxmx(s.out_file, counts, truth)
+    if s.expt_file is not None:
+        print(f"writing {s.expt_file} as a DIALS experiment list")
+        write_expt(s.expt_file, truth)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -300,7 +300,7 @@ ACCIDENT_NOTES = {
 @dataclasses.dataclass(frozen=True)
 class Option:
     names: tuple  # spellings; "--x=value" is accepted too for the long ones
-    values: str  # "" switch | "word" | "i" | "ii"
+    values: str  # "" switch | "word" | "path" (a file name) | "i" | "ii"
     field: str  # Settings field it sets
     help: str
     default: str = ""
@@ -322,6 +322,13 @@ OURS = (
     Option(("--no-cache",), "", "compile_cache",
            "do not use the persistent compile caches (stored render programs and JAX's "
            "compilation cache, in $NANOBRAGG_CACHE_DIR, default ~/.cache/nanobragg_jax/jax)", "cache on"),
+    Option(("--out",), "path", "out_file",
+           "also write the detector image (the noise image, or the int image with -nonoise, less the "
+           "-adc offset) with its whole geometry: NeXus NXmx for .nxs/.nx5/.h5/.hdf5, miniCBF for .cbf "
+           "(untilted detectors only)"),
+    Option(("--expt",), "path", "expt_file",
+           "write the true experiment (beam, detector, goniometer, scan, crystal) as a DIALS experiment "
+           "list (JSON); it refers to the --out file, else to the SMV image"),
 )
 
 OUR_NAMES = {n: o for o in OURS for n in o.names}

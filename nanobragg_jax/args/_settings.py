@@ -162,6 +162,8 @@ class Settings:
     noise_stream: str = "c"  # c: nanoBragg.c's ran1 stream; jax: counter-based jax.random
     chunk_rows: Optional[int] = None  # pixel rows per kernel chunk; None = automatic
     compile_cache: bool = True  # persistent JAX compilation cache (--no-cache turns it off)
+    out_file: Optional[str] = None  # --out: the detector image as NXmx (.nxs/.h5) or miniCBF (.cbf)
+    expt_file: Optional[str] = None  # --expt: the true experiment as a DIALS experiment list
     argv: list = dataclasses.field(default_factory=list)  # the command line as given
     warnings: list = dataclasses.field(default_factory=list)
 
