@@ -162,7 +162,8 @@ def _render(settings) -> int:
 
     s = settings
     exp = build_experiment(s, workdir=".")
-    truth = _processing_model(s, exp)  # --out/--expt: checked before anything is rendered or written
+    # --out/--expt: checked before anything is rendered or written
+    truth, to_file = _processing_model(s, exp) if s.out_file or s.expt_file else (None, None)
     write_structure_factor_dump(exp)  # C writes it while reading -hkl (Fdump.bin)
     print("\n".join(exp.summary))
     warnings = list(exp.warnings)
@@ -227,18 +228,17 @@ def _render(settings) -> int:
         print(f"writing {s.noisefilename} as 2-byte integers")
         write_smv(s.noisefilename, image, exp.header)
     if truth is not None:
-        _write_processing_files(s, truth, counts)
+        _write_processing_files(s, truth, counts, to_file)
     return 0
 
 
 def _processing_model(s, exp):
-    """The true experiment as dxtbx models for --out and --expt (None when neither is asked for).
+    """The true experiment as dxtbx models for --out and --expt.
 
     It refers to the --out file (counts without the ADC offset), else to the SMV image the run
     writes (the noise image, or the int image with -nonoise; pedestal = the ADC offset).  A miniCBF
-    that cannot hold the geometry is refused here, before anything is rendered."""
-    if s.out_file is None and s.expt_file is None:
-        return None
+    that cannot hold the geometry is refused here, before anything is rendered.  Returns (model,
+    to_file): to_file lays the image out as the --out file stores it."""
     from nanobragg_jax.io import NotRepresentable, cbf_orientation, image_format
     from nanobragg_jax.setup import experiment_model
 
@@ -246,10 +246,10 @@ def _processing_model(s, exp):
         image, fmt, pedestal = s.noisefilename if s.calculate_noise else s.intfilename, "smv", s.adc_offset
     else:
         image, fmt, pedestal = s.out_file, image_format(s.out_file), 0.0
-    model = experiment_model(exp, pedestal=pedestal)
-    if fmt == "cbf":
+    model, to_file = experiment_model(exp, pedestal=pedestal), (lambda image: image)
+    if fmt == "cbf":  # the panel as the file stores it (flipped or transposed to dxtbx's +x, -y)
         try:
-            cbf_orientation(model)
+            to_file, model = cbf_orientation(model)
         except NotRepresentable as exc:
             raise InputError(f"--out '{s.out_file}': {exc}; write NeXus NXmx (.nxs) instead") from None
     linked = model.with_images(image, single_file=fmt == "nxmx")
@@ -257,16 +257,16 @@ def _processing_model(s, exp):
         print(f"nanobragg: warning: --expt: '{image}' has no image number before its extension, so "
               "DIALS cannot read it as a rotation image and the experiment list does not refer to it "
               "(name it e.g. frame_0001" + os.path.splitext(image)[1] + ")", file=sys.stderr)
-    return linked
+    return linked, to_file
 
 
-def _write_processing_files(s, truth, counts) -> None:
+def _write_processing_files(s, truth, counts, to_file) -> None:
     from nanobragg_jax.io import image_format, write_expt, write_minicbf, write_nxmx
 
     if s.out_file is not None:
         if image_format(s.out_file) == "cbf":
             print(f"writing {s.out_file} as miniCBF")
-            write_minicbf(s.out_file, counts, truth)
+            write_minicbf(s.out_file, to_file(counts), truth)
         else:
             print(f"writing {s.out_file} as NeXus NXmx")
             write_nxmx(s.out_file, counts, truth)

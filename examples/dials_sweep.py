@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 
 import cli  # noqa: E402  (the `nanobragg` command line, run in this process)
 from nanobragg_jax.api import from_cli  # noqa: E402
-from nanobragg_jax.io import NXmxWriter, image_format, read_smv, write_expt  # noqa: E402
+from nanobragg_jax.io import NXmxWriter, cbf_orientation, image_format, read_smv, write_expt  # noqa: E402
 from nanobragg_jax.setup import experiment_model  # noqa: E402
 
 
@@ -71,6 +71,8 @@ def render_sweep(flags, frames, out, expt=None, quiet=True):
     exp = from_cli(flags, workdir=tempfile.mkdtemp())
     cbf = image_format(out) == "cbf"
     model = experiment_model(exp, frames=frames)
+    if cbf:  # the panel as the files store it (a flipped or turned panel is written reoriented)
+        model = cbf_orientation(model)[1]
     template = out if "#" in out or not cbf else out.replace(".cbf", "_###.cbf")
     model = model.with_images(template, single_file=not cbf)
     with contextlib.ExitStack() as stack:

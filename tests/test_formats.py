@@ -280,6 +280,22 @@ def test_nxmx_writer_refuses_and_leaves_no_file(tmp_path):
         read_nxmx(tmp_path / "missing.nxs")
 
 
+def test_nxmx_written_with_hdf5_plugin_path_set(tmp_path):
+    """Users set HDF5_PLUGIN_PATH to hdf5plugin's folder for DIALS; HDF5 then loads the bitshuffle
+    library itself, uninitialised, and writes fail unless the writer registers hdf5plugin's own."""
+    import subprocess
+    import sys
+
+    import hdf5plugin
+
+    code = ("import numpy as np, sys; sys.path.insert(0, %r); import test_formats as t; "
+            "t.write_nxmx('s.nxs', np.ones((3, 16, 24), np.int32), t._model()); "
+            "print(int(t.read_nxmx('s.nxs')[0].sum()))" % os.path.dirname(__file__))
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "HDF5_PLUGIN_PATH": hdf5plugin.PLUGIN_PATH})
+    assert r.returncode == 0 and r.stdout.split()[-1] == str(3 * 16 * 24), r.stderr[-1500:]
+
+
 # --- miniCBF -----------------------------------------------------------------------------------------
 def test_cbf_round_trip(tmp_path):
     m = experiment_model(from_cli(f"{XTAL} {BASE} -phi 3 -osc 1 -detector_thick 320"), frames=4)
@@ -309,6 +325,8 @@ def test_cbf_reorients_flipped_and_turned_panels(tmp_path, conv):
     write_minicbf(tmp_path / "t_001.cbf", img, m)
     data, back = read_minicbf(tmp_path / "t_001.cbf")
     p, q = m.panels[0], back.panels[0]
+    stored = cbf_orientation(m)[1].panels[0]  # what an experiment list for the file must hold
+    assert np.allclose(stored.origin, q.origin, atol=1e-6) and stored.image_size == q.image_size
     for s, f in [(0, 0), (29, 0), (0, 39), (17, 23)]:
         where = p.pixel_to_lab(f + 0.5, s + 0.5)
         i, j = np.linalg.solve(np.array([q.fast_axis, q.slow_axis, (0, 0, 1)]).T * [q.pixel_size[0], q.pixel_size[1], 1],
@@ -344,8 +362,9 @@ def test_cli_out_cbf_nonoise_and_smv_link(tmp_path, monkeypatch, capsys):
     assert cli.main(args + ["--out", "img_0005.cbf", "--expt", "c.expt"]) == 0
     data, _ = read_minicbf("img_0005.cbf")
     assert np.array_equal(data, read_smv("intimage.img").data.astype(np.int32) - 10)
-    truth = read_expt("c.expt")[0]
+    truth, back = read_expt("c.expt")[0], read_minicbf("img_0005.cbf")[1]
     assert truth.imageset.template == str(tmp_path / "img_####.cbf") and truth.scan.image_range == (5, 5)
+    assert np.allclose(truth.panels[0].origin, back.panels[0].origin, atol=1e-6)
     # without --out the experiment list refers to the SMV image, pedestal = the ADC offset
     assert cli.main(args + ["-intfile", "frame_001.img", "--expt", "s.expt"]) == 0
     smv = read_expt("s.expt")[0]

@@ -18,6 +18,7 @@ Pilatus reader would otherwise take the file and insist on a real Pilatus array 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
@@ -57,8 +58,9 @@ def cbf_orientation(model: ExperimentModel):
     Arguments:
         model: the experiment (io.ExperimentModel), dxtbx frame.
     Returns:
-        (to_file, panel): to_file maps a (slow, fast) image to the array as stored (rows along -y,
-        columns along +x); panel is the PanelModel dxtbx will build from the file.
+        (to_file, stored): to_file maps a (slow, fast) image to the array as stored (rows along -y,
+        columns along +x); stored is the experiment with the panel dxtbx builds from the file (an
+        experiment list that refers to the file must hold this one).
     Raises:
         NotRepresentable: several panels, a beam not along -z, a rotation axis not along +x, a
             panel not facing the beam or turned by other than a multiple of 90 degrees about it,
@@ -93,10 +95,9 @@ def cbf_orientation(model: ExperimentModel):
     corners = np.array([p.pixel_to_lab(i * nf, j * ns) for i in (0, 1) for j in (0, 1)])
     origin = (corners[:, 0].min(), corners[:, 1].max(), float(p.origin[2]))
     size = (ns, nf) if transpose else (nf, ns)
-    return to_file, PanelModel(
-        origin=origin, fast_axis=(1.0, 0.0, 0.0), slow_axis=(0.0, -1.0, 0.0), pixel_size=(px, px),
-        image_size=size, trusted_range=p.trusted_range, thickness=p.thickness, material=p.material,
-        mu=p.mu, pedestal=p.pedestal, gain=p.gain, name=p.name, type=p.type)
+    stored = dataclasses.replace(p, origin=origin, fast_axis=(1.0, 0.0, 0.0), slow_axis=(0.0, -1.0, 0.0),
+                                 image_size=size)
+    return to_file, model.replace(panels=(stored,))
 
 
 def header_lines(panel: PanelModel, beam: BeamModel, start_deg: float, width_deg: float,
@@ -141,7 +142,8 @@ def write_minicbf(path, image, model: ExperimentModel, index: int = 0) -> None:
 
     Arguments:
         path: the .cbf file.
-        image: (slow, fast) integer counts of the one panel (the pedestal already subtracted).
+        image: (slow, fast) integer counts of the one panel as the model lays it out (the pedestal
+            already subtracted); it is flipped or transposed as `cbf_orientation` says.
         model: the experiment (io.ExperimentModel); its scan gives the image's start angle and
             width (a still without a scan: start 0, width 0).
         index: which image of the scan this is.
@@ -152,7 +154,8 @@ def write_minicbf(path, image, model: ExperimentModel, index: int = 0) -> None:
     """
     import fabio.cbfimage
 
-    to_file, panel = cbf_orientation(model)
+    to_file, stored = cbf_orientation(model)
+    panel = stored.panels[0]
     image = np.asarray(image)
     p = model.panels[0]
     if image.shape != (p.image_size[1], p.image_size[0]):

@@ -56,8 +56,13 @@ _ANGLE_DEG = {"deg": 1.0, "degree": 1.0, "degrees": 1.0, "rad": np.degrees(1.0),
 
 def _h5():
     import h5py
-    import hdf5plugin  # noqa: F401  (registers the bitshuffle filter with h5py's HDF5)
+    import hdf5plugin  # registers its filters with h5py's HDF5 unless HDF5 already finds them
 
+    # With HDF5_PLUGIN_PATH pointing at hdf5plugin's folder (as DIALS needs it), HDF5 loads the
+    # bitshuffle library itself, uninitialised, and hdf5plugin keeps that copy: every write then
+    # fails ("error during user callback").  Register hdf5plugin's own, initialised filter.
+    if not os.path.isfile(str(hdf5plugin.get_config().registered_filters.get("bshuf", ""))):
+        hdf5plugin.register("bshuf", force=True)
     return h5py
 
 
@@ -218,7 +223,7 @@ class NXmxWriter:
             if self._compression:
                 import hdf5plugin
 
-                kw.update(hdf5plugin.Bitshuffle(nelems=0, cname="lz4"))
+                kw.update(hdf5plugin.Bitshuffle(nelems=0, cname="lz4"))  # filter 32008, as detectors write
             self._data = self._file["/entry/data"].create_dataset("data", shape=(0, n * rows, cols),
                                                                  dtype=dtype, **kw)
         self._data.resize(self.frames + 1, axis=0)
