@@ -1,8 +1,9 @@
-"""`nanobragg`: the drop-in command line of nanoBragg.c, plus two checking tools.
+"""`nanobragg`: the drop-in command line of nanoBragg.c, plus checking tools.
 
     nanobragg -cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 64 ...   render, as nanoBragg
     nanobragg compare A B [--shape S F]                                          two float images
     nanobragg trace-diff A B [--tol 1e-6]                                        two pixel traces
+    nanobragg compare-expt TRUTH FOUND                                           two experiment lists
 
 nanoBragg's single-dash, variable-arity, substring-matched flags are not something Typer/Click can
 parse, so the render command takes the raw argv and hands it to `nanobragg_jax.settings.parse_args`;
@@ -19,7 +20,7 @@ from typing import List, Optional, Tuple
 
 from nanobragg_jax.errors import InputError
 
-SUBCOMMANDS = ("compare", "trace-diff", "render", "sweep")
+SUBCOMMANDS = ("compare", "trace-diff", "render", "sweep", "compare-expt")
 
 
 def _error(message) -> int:
@@ -43,6 +44,18 @@ def build_app():
 
         try:
             result = compare_images(a, b, shape)
+        except InputError as exc:
+            raise typer.Exit(_error(exc))
+        print("\n".join(result.lines()))
+
+    @app.command("compare-expt")
+    def compare_expt_command(truth: str, found: str):
+        """Compare two DIALS experiment lists (e.g. --expt's truth and dials.index's result): cells,
+        misorientation after the change of basis, detector, beam."""
+        from nanobragg_jax.diagnostics import compare_experiments
+
+        try:
+            result = compare_experiments(truth, found)
         except InputError as exc:
             raise typer.Exit(_error(exc))
         print("\n".join(result.lines()))
@@ -253,10 +266,11 @@ def _processing_model(s, exp):
         except NotRepresentable as exc:
             raise InputError(f"--out '{s.out_file}': {exc}; write NeXus NXmx (.nxs) instead") from None
     linked = model.with_images(image, single_file=fmt == "nxmx")
-    if s.expt_file is not None and linked.imageset is None:
-        print(f"nanobragg: warning: --expt: '{image}' has no image number before its extension, so "
-              "DIALS cannot read it as a rotation image and the experiment list does not refer to it "
-              "(name it e.g. frame_0001" + os.path.splitext(image)[1] + ")", file=sys.stderr)
+    if linked.imageset is None and (fmt == "cbf" or s.expt_file is not None):
+        example = "frame_0001" + os.path.splitext(image)[1]
+        print(f"nanobragg: warning: '{image}' has no image number before its extension, so DIALS (dxtbx) "
+              f"cannot read it (name it e.g. {example})"
+              + ("; the experiment list does not refer to it" if s.expt_file is not None else ""), file=sys.stderr)
     return linked, to_file
 
 

@@ -17,6 +17,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from nanobragg_jax.diagnostics import detector_difference_mm, misorientation_deg
 from nanobragg_jax.io import read_expt
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -46,33 +47,6 @@ def dials(program, *args, cwd, timeout=300):
     return r.stdout
 
 
-def same_detector(ours, theirs):
-    """Largest difference (mm) between two detectors' panel corners (origin, and the far corners)."""
-    assert len(ours.panels) == len(theirs.panels)
-    worst = 0.0
-    for p, q in zip(ours.panels, theirs.panels):
-        assert p.image_size == q.image_size and np.allclose(p.pixel_size, q.pixel_size)
-        nf, ns = p.image_size
-        for f, s in ((0, 0), (nf, 0), (0, ns), (nf, ns)):
-            worst = max(worst, np.abs(p.pixel_to_lab(f, s) - q.pixel_to_lab(f, s)).max())
-    return worst
-
-
-def misorientation_deg(truth, found):
-    """Smallest rotation (deg) taking the true crystal onto the found one, after the integral change
-    of basis between the two settings (found = M truth, M integral with det +-1)."""
-    T, F = truth.real_space, found.real_space  # rows a, b, c
-    M = np.rint(F @ np.linalg.inv(T))
-    assert abs(round(np.linalg.det(M))) == 1 and np.abs(F @ np.linalg.inv(T) - M).max() < 0.05, M
-    if np.linalg.det(M) < 0:
-        M = -M  # the inversion is a symmetry of every lattice
-    X = M @ T
-    U, _, Vt = np.linalg.svd(X.T @ F)  # Kabsch: the rotation Q with Q x_i ~ f_i
-    d = np.sign(np.linalg.det(Vt.T @ U.T))
-    Q = Vt.T @ np.diag([1.0, 1.0, d]) @ U.T
-    return float(np.degrees(np.arccos(np.clip((np.trace(Q) - 1) / 2, -1, 1))))
-
-
 def process(folder, images, truth_path):
     """dials.import, find_spots and index (no cell given); the numbers the acceptance asks for."""
     dials("dials.import", *images, "output.experiments=imported.expt", cwd=folder)
@@ -84,7 +58,7 @@ def process(folder, images, truth_path):
     report = json.loads(r.stdout.strip().splitlines()[-1])
     truth = read_expt(folder / truth_path)[0]
     imported = read_expt(folder / "imported.expt")[0]
-    report["detector_mm"] = same_detector(truth, imported)
+    report["detector_mm"] = detector_difference_mm(truth, imported)
     report["misorientation_deg"] = misorientation_deg(truth.crystal, read_expt(folder / "indexed.expt")[0].crystal)
     report["scan"] = (imported.scan.image_range, imported.scan.oscillation, truth.scan.image_range,
                       truth.scan.oscillation)
@@ -144,7 +118,7 @@ def test_cli_frame_geometry_read_by_dials(tmp_path, geometry, out, spots):
         os.chdir(cwd)
     dials("dials.import", out, "output.experiments=imported.expt", cwd=tmp_path)
     truth, imported = read_expt(tmp_path / "truth.expt")[0], read_expt(tmp_path / "imported.expt")[0]
-    assert same_detector(truth, imported) < 1e-3
+    assert detector_difference_mm(truth, imported) < 1e-3
     assert imported.scan.image_range == truth.scan.image_range
     assert np.allclose(imported.scan.oscillation, truth.scan.oscillation, atol=1e-6)
     assert np.allclose(imported.goniometer.rotation_axis, truth.goniometer.rotation_axis, atol=1e-12)

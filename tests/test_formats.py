@@ -211,6 +211,30 @@ def test_numbered_template():
     assert numbered_template("intimage.img") is None
 
 
+def test_compare_experiments_finds_the_change_of_basis_and_rotation(tmp_path, capsys):
+    """A crystal re-expressed in another basis (M integral, det -1 here), turned by 0.05 deg and
+    scaled by 0.1 %: compare-expt recovers M and the 0.05 deg."""
+    from nanobragg_jax.diagnostics import change_of_basis, compare_experiments, misorientation_deg
+    from nanobragg_jax.io import CrystalModel
+
+    truth = experiment_model(from_cli(f"-cell 50 60 70 85 95 105 -misset 10 20 30 {BASE} -osc 1"))
+    M = np.array([[0, 1, 0], [1, 0, 1], [0, 0, -1]])
+    turned = (rodrigues((0.3, -0.5, 0.8), 0.05) @ (1.001 * M @ truth.crystal.real_space).T).T
+    found = truth.replace(crystal=CrystalModel(*map(tuple, turned)))
+    assert np.array_equal(change_of_basis(truth.crystal, found.crystal), M)
+    assert misorientation_deg(truth.crystal, found.crystal) == pytest.approx(0.05, abs=1e-9)
+    write_expt(tmp_path / "t.expt", truth)
+    write_expt(tmp_path / "f.expt", found)
+    result = compare_experiments(tmp_path / "t.expt", tmp_path / "f.expt")
+    assert result.detector_mm == 0 and result.beam_deg == 0
+    assert cli.main(["compare-expt", str(tmp_path / "t.expt"), str(tmp_path / "f.expt")]) == 0
+    out = capsys.readouterr().out
+    assert "M = [0 1 0; 1 0 1; 0 0 -1]" in out and "0.0500 deg" in out
+    bent = truth.replace(crystal=CrystalModel(*map(tuple, truth.crystal.real_space * (1, 1.3, 1))))
+    with pytest.raises(InputError, match="not one lattice"):
+        misorientation_deg(truth.crystal, bent.crystal)
+
+
 # --- NXmx --------------------------------------------------------------------------------------------
 def _model(frames=3, panels=None):
     panels = panels or (PanelModel(origin=(-10.0, 12.0, -95.0), fast_axis=(1.0, 0.0, 0.0),
@@ -372,6 +396,8 @@ def test_cli_out_cbf_nonoise_and_smv_link(tmp_path, monkeypatch, capsys):
     capsys.readouterr()
     assert cli.main(args + ["--expt", "g.expt"]) == 0  # intimage.img has no number: geometry only
     assert "has no image number" in capsys.readouterr().err and read_expt("g.expt")[0].imageset is None
+    assert cli.main(f"{XTAL} {BASE} -nonoise -nopgm -noprogress".split() + ["--out", "still.cbf"]) == 0
+    assert "'still.cbf' has no image number" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("extra, named", [

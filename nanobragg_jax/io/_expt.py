@@ -157,11 +157,12 @@ class ExperimentModel:
     def with_images(self, path, *, single_file: bool = False) -> "ExperimentModel":
         """The experiment referring to its pixels in `path` (made absolute).
 
-        single_file: all images are in this one file (NXmx), indexed 0..n-1.  Otherwise a scan's
+        single_file: all images are in this one file (NXmx), indexed 0..n-1.  Otherwise the
         images are files named by number, path being the first (`frame_0001.cbf`) or a template
-        (`frame_####.cbf`, numbered from 1): the scan's image_range starts at that number.  A
-        still names its one file.  A scan whose file name has no number cannot be a dxtbx
-        sequence: the experiment is then returned without an imageset (geometry only).
+        (`frame_####.cbf`, numbered from 1): a scan's image_range starts at that number, a still
+        names its one file.  dxtbx reads one-image-per-file formats (miniCBF, SMV) only when the
+        name holds an image number: without one the experiment is returned without an imageset
+        (geometry only).
         """
         from nanobragg_jax.io._formats import numbered_template
 
@@ -169,11 +170,11 @@ class ExperimentModel:
         n = 1 if self.scan is None else self.scan.num_images
         if single_file:
             return self.replace(imageset=ImagesetModel(path, tuple(range(n))))
-        if self.scan is None:
-            return self.replace(imageset=ImagesetModel(path))
         numbered = numbered_template(path)
         if numbered is None:
             return self.replace(imageset=None)
+        if self.scan is None:
+            return self.replace(imageset=ImagesetModel(path))
         template, first = numbered
         scan = dataclasses.replace(self.scan, image_range=(first, first + n - 1))
         return self.replace(imageset=ImagesetModel(template), scan=scan)
