@@ -39,7 +39,8 @@ def build_app():
     @app.command("compare")
     def compare_command(a: str, b: str,
                         shape: Optional[Tuple[int, int]] = typer.Option(None, "--shape", help="slow fast")):
-        """Compare two images (raw float32 or SMV, .gz accepted; .cbf; .nxs first frame): correlation, sum ratio, worst pixel."""
+        """Compare two images (raw float32 or SMV, .gz accepted; .cbf; .nxs, its first frame):
+        correlation, sum ratio, worst pixel."""
         from nanobragg_jax.diagnostics import compare_images
 
         try:
@@ -270,7 +271,8 @@ def _processing_model(s, exp):
         example = "frame_0001" + os.path.splitext(image)[1]
         print(f"nanobragg: warning: '{image}' has no image number before its extension, so DIALS (dxtbx) "
               f"cannot read it (name it e.g. {example})"
-              + ("; the experiment list does not refer to it" if s.expt_file is not None else ""), file=sys.stderr)
+              + ("; the experiment list does not refer to it" if s.expt_file is not None else ""),
+              file=sys.stderr)
     return linked, to_file
 
 

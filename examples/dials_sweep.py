@@ -106,9 +106,10 @@ def main(argv=None):
     ap.add_argument("--verbose", action="store_true", help="show nanobragg's output of every frame")
     opts = ap.parse_args(argv[:cut])
     model = render_sweep(argv[cut + 1:], opts.frames, opts.out, opts.expt, quiet=not opts.verbose)
-    print(f"wrote {opts.frames} frames to {opts.out}" + (f" and the experiment to {opts.expt}" if opts.expt else "")
-          + f"; scan {model.scan.oscillation[0]:g} deg + {model.scan.oscillation[1]:g} deg per frame"
-          if model.scan else "")
+    truth = f" and the experiment to {opts.expt}" if opts.expt else ""
+    scan = (f"; scan {model.scan.oscillation[0]:g} deg + {model.scan.oscillation[1]:g} deg per frame"
+            if model.scan else "")
+    print(f"wrote {opts.frames} frames to {opts.out}{truth}{scan}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ import json
 import math
 import sys
 
-from cctbx import uctbx
 from dials.array_family import flex
 from dxtbx.model.experiment_list import ExperimentListFactory
 

@@ -26,7 +26,8 @@ pytestmark = pytest.mark.skipif(shutil.which("dials.import") is None or shutil.w
 
 CRYSTAL = "-cell 50 60 70 85 95 105 -misset 10 20 30 -default_F 100 -N 10 -lambda 1"
 SWEEP = f"{CRYSTAL} -distance 100 -detpixels 512 -pixel 0.2 -phi 0 -osc 1 -phistep 0.1 -oversample 2 -nonoise"
-SPOTS = ["spotfinder.threshold.dispersion.global_threshold=1000", "spotfinder.filter.max_strong_pixel_fraction=0.5"]
+SPOTS = ["spotfinder.threshold.dispersion.global_threshold=1000",
+         "spotfinder.filter.max_strong_pixel_fraction=0.5"]
 
 
 def _example():
@@ -59,7 +60,8 @@ def process(folder, images, truth_path):
     truth = read_expt(folder / truth_path)[0]
     imported = read_expt(folder / "imported.expt")[0]
     report["detector_mm"] = detector_difference_mm(truth, imported)
-    report["misorientation_deg"] = misorientation_deg(truth.crystal, read_expt(folder / "indexed.expt")[0].crystal)
+    indexed = read_expt(folder / "indexed.expt")[0]
+    report["misorientation_deg"] = misorientation_deg(truth.crystal, indexed.crystal)
     report["scan"] = (imported.scan.image_range, imported.scan.oscillation, truth.scan.image_range,
                       truth.scan.oscillation)
     report["axis"] = (imported.goniometer.rotation_axis, truth.goniometer.rotation_axis)
@@ -71,7 +73,10 @@ def check_acceptance(report):
     true, found = np.array(report["niggli_true"]), np.array(report["niggli_indexed"])
     assert np.abs(found[:3] / true[:3] - 1).max() < 0.002, (found, true)  # lengths within 0.2 %
     assert np.abs(found[3:] - true[3:]).max() < 0.2, (found, true)  # angles within 0.2 deg
-    assert report["misorientation_deg"] < 0.1
+    # The issue asks for 0.1 deg.  Left-end phi sampling read as a plain scan would leave a bias of
+    # phistep/2 (0.035-0.057 deg measured, specs/dials-frame.md §9); the exported scan removes it
+    # (0.007 and 0.013 deg measured), so hold it to 0.03.
+    assert report["misorientation_deg"] < 0.03
     assert report["detector_mm"] < 1e-3
     assert max(report["rmsd_px"]) < 0.5
     assert report["indexed"] > 0.9
@@ -91,7 +96,8 @@ def test_nxmx_sweep_two_theta_indexes_to_the_truth(tmp_path):
 
 def test_cbf_sweep_untilted_indexes_to_the_truth(tmp_path):
     """The same crystal and detector without tilt, one miniCBF per frame (XDS convention)."""
-    _example().render_sweep(f"-xds {SWEEP}".split(), 20, str(tmp_path / "frame_###.cbf"), str(tmp_path / "truth.expt"))
+    _example().render_sweep(f"-xds {SWEEP}".split(), 20, str(tmp_path / "frame_###.cbf"),
+                            str(tmp_path / "truth.expt"))
     names = sorted(p.name for p in tmp_path.glob("frame_*.cbf"))
     assert len(names) == 20
     check_acceptance(process(tmp_path, names, "truth.expt"))
@@ -108,8 +114,8 @@ def test_cbf_sweep_untilted_indexes_to_the_truth(tmp_path):
 def test_cli_frame_geometry_read_by_dials(tmp_path, geometry, out, spots):
     import cli
 
-    args = f"{geometry} {CRYSTAL} -distance 120 -detpixels_f 96 -detpixels_s 80 -pixel 0.172 -phi 7 -osc 0.5 " \
-           "-oversample 1 -nonoise -nopgm -noprogress"
+    args = (f"{geometry} {CRYSTAL} -distance 120 -detpixels_f 96 -detpixels_s 80 -pixel 0.172 -phi 7 "
+            "-osc 0.5 -oversample 1 -nonoise -nopgm -noprogress")
     cwd = os.getcwd()
     try:
         os.chdir(tmp_path)
@@ -138,15 +144,16 @@ def test_expt_refers_to_the_smv_image(tmp_path):
     cwd = os.getcwd()
     try:
         os.chdir(tmp_path)
-        assert cli.main(f"-twotheta 12 {CRYSTAL} -detpixels 128 -pixel 0.2 -osc 1 -oversample 1 -nonoise -nopgm "
-                        "-noprogress -intfile frame_001.img --expt truth.expt".split()) == 0
+        assert cli.main(f"-twotheta 12 {CRYSTAL} -detpixels 128 -pixel 0.2 -osc 1 -oversample 1 -nonoise "
+                        "-nopgm -noprogress -intfile frame_001.img --expt truth.expt".split()) == 0
     finally:
         os.chdir(cwd)
     dials("dials.find_spots", "truth.expt", *SPOTS, cwd=tmp_path)
     code = ("import json; from dxtbx.model.experiment_list import ExperimentListFactory as F; "
             "e = F.from_json_file('truth.expt')[0]; p = e.detector[0]; print(json.dumps([e.imageset."
             "get_format_class().__name__, p.get_origin(), p.get_slow_axis(), p.get_pedestal()]))")
-    out = subprocess.run(["dxtbx.python", "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(["dxtbx.python", "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     fmt, origin, slow, pedestal = json.loads(out.stdout.strip().splitlines()[-1])
     truth = read_expt(tmp_path / "truth.expt")[0].panels[0]

@@ -24,8 +24,8 @@ def cell_parameters(real: np.ndarray) -> tuple:
     """(a, b, c [A], alpha, beta, gamma [deg]) of a basis given as rows a, b, c."""
     a, b, c = (np.asarray(v, dtype=np.float64) for v in real)
     angle = lambda u, v: float(np.degrees(np.arccos(u @ v / np.linalg.norm(u) / np.linalg.norm(v))))  # noqa: E731
-    return (float(np.linalg.norm(a)), float(np.linalg.norm(b)), float(np.linalg.norm(c)), angle(b, c), angle(c, a),
-            angle(a, b))
+    lengths = tuple(float(np.linalg.norm(v)) for v in (a, b, c))
+    return lengths + (angle(b, c), angle(c, a), angle(a, b))
 
 
 def change_of_basis(truth: CrystalModel, found: CrystalModel, tolerance: float = 0.1) -> np.ndarray:

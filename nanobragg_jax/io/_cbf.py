@@ -91,7 +91,6 @@ def cbf_orientation(model: ExperimentModel):
         return a[::-1 if flip_rows else 1, ::-1 if flip_cols else 1]
 
     nf, ns = p.image_size
-    px = p.pixel_size[0]
     corners = np.array([p.pixel_to_lab(i * nf, j * ns) for i in (0, 1) for j in (0, 1)])
     origin = (corners[:, 0].min(), corners[:, 1].max(), float(p.origin[2]))
     size = (ns, nf) if transpose else (nf, ns)
@@ -103,7 +102,8 @@ def cbf_orientation(model: ExperimentModel):
 def header_lines(panel: PanelModel, beam: BeamModel, start_deg: float, width_deg: float,
                  exposure_s: float) -> list:
     """The "# ..." lines of a Pilatus-style miniCBF header for an untilted panel (fast +x, slow -y)."""
-    px_m = panel.pixel_size[0] / 1000.0
+    px_mm = panel.pixel_size[0]
+    px_m = px_mm / 1000.0
     lines = [f"# Detector: {DETECTOR}", f"# {_TIMESTAMP}", f"# Pixel_size {px_m:.9e} m x {px_m:.9e} m"]
     if panel.thickness > 0:
         lines.append(f"# Silicon sensor, thickness {panel.thickness / 1000.0:.9f} m")
@@ -117,7 +117,7 @@ def header_lines(panel: PanelModel, beam: BeamModel, start_deg: float, width_deg
         "# N_excluded_pixels = 0",
         f"# Wavelength {beam.wavelength:.9f} A",
         f"# Detector_distance {-panel.origin[2] / 1000.0:.12f} m",
-        f"# Beam_xy ({-panel.origin[0] / panel.pixel_size[0]:.6f}, {panel.origin[1] / panel.pixel_size[0]:.6f}) pixels",
+        f"# Beam_xy ({-panel.origin[0] / px_mm:.6f}, {panel.origin[1] / px_mm:.6f}) pixels",
         "# Flux 0.000000",
         "# Filter_transmission 1.0000",
         f"# Start_angle {start_deg:.6f} deg.",
@@ -159,14 +159,18 @@ def write_minicbf(path, image, model: ExperimentModel, index: int = 0) -> None:
     image = np.asarray(image)
     p = model.panels[0]
     if image.shape != (p.image_size[1], p.image_size[0]):
-        raise ValueError(f"miniCBF image of shape {image.shape}, the panel is {p.image_size[1]}x{p.image_size[0]}")
+        raise ValueError(f"miniCBF image of shape {image.shape}, the panel is "
+                         f"{p.image_size[1]}x{p.image_size[0]}")
     if not np.issubdtype(image.dtype, np.integer):
         raise ValueError("miniCBF holds integer counts")
     scan = model.scan
-    start, width = (0.0, 0.0) if scan is None else (float(scan.image_starts()[index]), float(scan.oscillation[1]))
-    exposure = 1.0 if scan is None else float(scan.exposure_time)
-    header = {"_array_data.header_convention": CONVENTION,
-              "_array_data.header_contents": "\r\n".join(header_lines(panel, model.beam, start, width, exposure))}
+    if scan is None:
+        start, width, exposure = 0.0, 0.0, 1.0
+    else:
+        start, width, exposure = (float(scan.image_starts()[index]), float(scan.oscillation[1]),
+                                  float(scan.exposure_time))
+    lines = header_lines(panel, model.beam, start, width, exposure)
+    header = {"_array_data.header_convention": CONVENTION, "_array_data.header_contents": "\r\n".join(lines)}
     data = np.ascontiguousarray(to_file(image), dtype=np.int32)
     with atomic_path(path) as tmp:
         fabio.cbfimage.CbfImage(data=data, header=header).write(tmp)
@@ -207,7 +211,8 @@ def read_minicbf(path):
         data = np.asarray(img.data)
         h = _header_dict(img.header.get("_array_data.header_contents", ""))
         distance_mm = float(h["Detector_distance"].split()[0]) * 1000.0
-        beam_x, beam_y = (float(v) for v in h["Beam_xy"].replace("(", "").replace(")", "").replace(",", "").split()[:2])
+        beam_xy = h["Beam_xy"].replace("(", "").replace(")", "").replace(",", "").split()[:2]
+        beam_x, beam_y = (float(v) for v in beam_xy)
         pixel_mm = [float(v) * 1000.0 for v in h["Pixel_size"].replace("m", "").replace("x", "").split()[:2]]
         wavelength = float(h["Wavelength"].split()[0])
         thickness = float(h["Silicon"].split()[2]) * 1000.0 if "Silicon" in h else 0.0

@@ -287,7 +287,8 @@ def _read_panel(p, path) -> PanelModel:
     g = lambda k: _get(p, k, path, "a panel")  # noqa: E731
     return PanelModel(
         origin=_vec(g("origin")), fast_axis=_vec(g("fast_axis")), slow_axis=_vec(g("slow_axis")),
-        pixel_size=tuple(float(x) for x in g("pixel_size")), image_size=tuple(int(n) for n in g("image_size")),
+        pixel_size=tuple(float(x) for x in g("pixel_size")),
+        image_size=tuple(int(n) for n in g("image_size")),
         trusted_range=tuple(float(x) for x in p.get("trusted_range", (-1.0, 65535.0))),
         thickness=float(p.get("thickness", 0.0)), material=str(p.get("material", "")),
         mu=float(p.get("mu", 0.0)), pedestal=float(p.get("pedestal", 0.0)), gain=float(p.get("gain", 1.0)),
@@ -309,7 +310,8 @@ def read_expt(path) -> list:
     try:
         d = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"experiment list {os.fspath(path)!r}: not JSON ({exc.msg}, line {exc.lineno})") from None
+        raise InputError(f"experiment list {os.fspath(path)!r}: not JSON ({exc.msg}, "
+                         f"line {exc.lineno})") from None
     if not isinstance(d, dict) or d.get("__id__") != "ExperimentList":
         raise InputError(f"experiment list {os.fspath(path)!r}: not a DIALS experiment list "
                          "(no \"__id__\": \"ExperimentList\")")

@@ -198,8 +198,8 @@ class NXmxWriter:
             _translation(module, "module_offset", size, rest / size if size > 0 else (1.0, 0.0, 0.0),
                          f"{_DET}/transformations/det_z")
             for axis, name in ((p.fast_axis, "fast_pixel_direction"), (p.slow_axis, "slow_pixel_direction")):
-                _translation(module, name, float(p.pixel_size[0]), MCSTAS @ np.asarray(axis, dtype=np.float64),
-                             f"{module.name}/module_offset")
+                vector = MCSTAS @ np.asarray(axis, dtype=np.float64)
+                _translation(module, name, float(p.pixel_size[0]), vector, f"{module.name}/module_offset")
 
         sample = _group(entry, "sample", "NXsample")
         _dataset(sample, "name", "nanoBragg crystal")
@@ -370,14 +370,16 @@ def read_nxmx(path):
                     continue
                 fast_ds, slow_ds = g["fast_pixel_direction"], g["slow_pixel_direction"]
                 frame = _chain(f, _attr(fast_ds, "depends_on"))
-                axes = [frame[:3, :3] @ np.asarray(ds.attrs["vector"], dtype=np.float64) for ds in (fast_ds, slow_ds)]
+                axes = [frame[:3, :3] @ np.asarray(ds.attrs["vector"], dtype=np.float64)
+                        for ds in (fast_ds, slow_ds)]
+                axes = [MCSTAS @ (v / np.linalg.norm(v)) for v in axes]
                 pixel = [float(ds[()]) * _LENGTH_MM[_attr(ds, "units", "mm")] for ds in (fast_ds, slow_ds)]
                 origin, size = np.asarray(g["data_origin"][()]), np.asarray(g["data_size"][()])
                 slices.append((slice(int(origin[0]), int(origin[0] + size[0])),
                                slice(int(origin[1]), int(origin[1] + size[1]))))
                 panels.append(PanelModel(
-                    origin=tuple(MCSTAS @ frame[:3, 3]), fast_axis=tuple(MCSTAS @ (axes[0] / np.linalg.norm(axes[0]))),
-                    slow_axis=tuple(MCSTAS @ (axes[1] / np.linalg.norm(axes[1]))), pixel_size=tuple(pixel),
+                    origin=tuple(MCSTAS @ frame[:3, 3]), fast_axis=tuple(axes[0]), slow_axis=tuple(axes[1]),
+                    pixel_size=tuple(pixel),
                     image_size=(int(size[1]), int(size[0])), trusted_range=trusted,
                     thickness=0.0 if thickness <= THIN_SENSOR_MM else thickness,
                     material="" if thickness <= THIN_SENSOR_MM else _text(det["sensor_material"][()]),

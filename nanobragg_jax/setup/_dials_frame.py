@@ -23,15 +23,7 @@ from typing import Optional
 import numpy as np
 
 from nanobragg_jax.constants import RTD
-from nanobragg_jax.io import (
-    BeamModel,
-    CrystalModel,
-    ExperimentModel,
-    GoniometerModel,
-    ImagesetModel,
-    PanelModel,
-    ScanModel,
-)
+from nanobragg_jax import io as models  # dxtbx's models (io/_expt.py)
 from nanobragg_jax.setup._experiment import Experiment
 from nanobragg_jax.setup._model import geometry_report
 from nanobragg_jax.vectors import rotate_about_axis
@@ -87,7 +79,8 @@ def scan_angles(exp: Experiment, params: Optional[dict] = None) -> tuple:
 
 
 def experiment_model(exp: Experiment, params: Optional[dict] = None, *, frames: int = 1,
-                     pedestal: float = 0.0, imageset: Optional[ImagesetModel] = None) -> ExperimentModel:
+                     pedestal: float = 0.0,
+                     imageset: Optional[models.ImagesetModel] = None) -> models.ExperimentModel:
     """The experiment as dxtbx models (beam, one panel, goniometer, scan, the true crystal).
 
     Arguments:
@@ -105,13 +98,15 @@ def experiment_model(exp: Experiment, params: Optional[dict] = None, *, frames: 
     det, st = exp.static.detector, exp.static
     g = geometry_report(exp, p)
     R = lab_rotation(det.beam, det.spindle, det.polar)
-    beam = BeamModel(direction=tuple(-(R @ np.asarray(det.beam))), wavelength=float(np.asarray(p["lambda"])),
-                     polarization_normal=tuple(R @ np.asarray(det.vert)),
-                     polarization_fraction=0.5 * (1.0 + float(st.kahn)))
+    beam = models.BeamModel(direction=tuple(-(R @ np.asarray(det.beam))),
+                            wavelength=float(np.asarray(p["lambda"])),
+                            polarization_normal=tuple(R @ np.asarray(det.vert)),
+                            polarization_fraction=0.5 * (1.0 + float(st.kahn)))
     thick = float(exp.settings.detector_thick)
     px = det.pixel_size * 1000.0
-    panel = PanelModel(
-        origin=tuple(1000.0 * (R @ g["pix0"])), fast_axis=tuple(R @ g["fdet"]), slow_axis=tuple(R @ g["sdet"]),
+    panel = models.PanelModel(
+        origin=tuple(1000.0 * (R @ g["pix0"])), fast_axis=tuple(R @ g["fdet"]),
+        slow_axis=tuple(R @ g["sdet"]),
         pixel_size=(px, px), image_size=(det.fpixels, det.spixels),
         trusted_range=(-1.0, SMV_MAX - float(exp.settings.adc_offset) + pedestal),
         thickness=1000.0 * thick, material="Si" if thick > 0 else "", mu=st.mu / 1000.0 if thick > 0 else 0.0,
@@ -123,8 +118,9 @@ def experiment_model(exp: Experiment, params: Optional[dict] = None, *, frames: 
         real = np.stack([rotate_about_axis(np, v, np.asarray(det.spindle), phi0) for v in real])
         scan = None
     else:
-        scan = ScanModel(image_range=(1, int(frames)), oscillation=angles, exposure_time=1.0)
-    crystal = CrystalModel(*(tuple(R @ v) for v in real))
-    return ExperimentModel(beam=beam, panels=(panel,), goniometer=GoniometerModel(tuple(R @ np.asarray(det.spindle))),
-                           scan=scan, crystal=crystal, imageset=imageset)
+        scan = models.ScanModel(image_range=(1, int(frames)), oscillation=angles, exposure_time=1.0)
+    crystal = models.CrystalModel(*(tuple(R @ v) for v in real))
+    gonio = models.GoniometerModel(tuple(R @ np.asarray(det.spindle)))
+    return models.ExperimentModel(beam=beam, panels=(panel,), goniometer=gonio, scan=scan, crystal=crystal,
+                                  imageset=imageset)
 
