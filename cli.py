@@ -260,6 +260,9 @@ def _processing_model(s, exp):
         image, fmt, pedestal = s.noisefilename if s.calculate_noise else s.intfilename, "smv", s.adc_offset
     else:
         image, fmt, pedestal = s.out_file, image_format(s.out_file), 0.0
+    if s.curved_detector:
+        print("nanobragg: warning: --out/--expt: dxtbx has no curved detector (-curved_det); the exported "
+              "panel is the flat one it is bent from", file=sys.stderr)
     model, to_file = experiment_model(exp, pedestal=pedestal), (lambda image: image)
     if fmt == "cbf":  # the panel as the file stores it (flipped or transposed to dxtbx's +x, -y)
         try:

@@ -404,6 +404,8 @@ def test_cli_out_cbf_nonoise_and_smv_link(tmp_path, monkeypatch, capsys):
     assert "has no image number" in capsys.readouterr().err and read_expt("g.expt")[0].imageset is None
     assert cli.main(f"{XTAL} {BASE} -nonoise -nopgm -noprogress".split() + ["--out", "still.cbf"]) == 0
     assert "'still.cbf' has no image number" in capsys.readouterr().err
+    assert cli.main(["-curved_det"] + args + ["--out", "c_001.nxs"]) == 0
+    assert "dxtbx has no curved detector (-curved_det)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("extra, named", [
