@@ -1,9 +1,10 @@
-"""`nanobragg`: the drop-in command line of nanoBragg.c, plus two checking tools.
+"""`nanobragg`: the drop-in command line of nanoBragg.c, plus checking tools.
 
     nanobragg -cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 64 ...   render, as nanoBragg
     nanobragg compare A B [--shape S F]                                          two float images
     nanobragg trace-diff A B [--tol 1e-6]                                        two pixel traces
     nanobragg series <flags> --frames N --out name_#####.img [options]           many frames (sweeps, stills)
+    nanobragg compare-expt TRUTH FOUND                                           two experiment lists
 
 nanoBragg's single-dash, variable-arity, substring-matched flags are not something Typer/Click can
 parse, so the render command takes the raw argv and hands it to `nanobragg_jax.settings.parse_args`;
@@ -20,7 +21,7 @@ from typing import List, Optional, Tuple
 
 from nanobragg_jax.errors import InputError
 
-SUBCOMMANDS = ("compare", "trace-diff", "render")
+SUBCOMMANDS = ("compare", "trace-diff", "render", "series", "compare-expt")
 
 
 def _error(message) -> int:
@@ -39,11 +40,24 @@ def build_app():
     @app.command("compare")
     def compare_command(a: str, b: str,
                         shape: Optional[Tuple[int, int]] = typer.Option(None, "--shape", help="slow fast")):
-        """Compare two float images (raw float32 or SMV, .gz accepted): correlation, sum ratio, worst pixel."""
+        """Compare two images (raw float32 or SMV, .gz accepted; .cbf; .nxs, its first frame):
+        correlation, sum ratio, worst pixel."""
         from nanobragg_jax.diagnostics import compare_images
 
         try:
             result = compare_images(a, b, shape)
+        except InputError as exc:
+            raise typer.Exit(_error(exc))
+        print("\n".join(result.lines()))
+
+    @app.command("compare-expt")
+    def compare_expt_command(truth: str, found: str):
+        """Compare two DIALS experiment lists (e.g. --expt's truth and dials.index's result): cells,
+        misorientation after the change of basis, detector, beam."""
+        from nanobragg_jax.diagnostics import compare_experiments
+
+        try:
+            result = compare_experiments(truth, found)
         except InputError as exc:
             raise typer.Exit(_error(exc))
         print("\n".join(result.lines()))
@@ -136,6 +150,10 @@ def _render(settings, store: Optional[str]) -> int:
 
     s = settings
     exp = build_experiment(s, workdir=".")
+    if exp.panels is not None and (s.out_file or s.expt_file):
+        raise InputError("--out/--expt with --geom: multi-panel NXmx and experiment lists are not written yet")
+    # --out/--expt: checked before anything is rendered or written
+    truth, to_file = _processing_model(s, exp) if s.out_file or s.expt_file else (None, None)
     write_structure_factor_dump(exp)  # C writes it while reading -hkl (Fdump.bin)
     print("\n".join(exp.summary))
     if exp.panels is not None:
@@ -163,6 +181,14 @@ def _render(settings, store: Optional[str]) -> int:
     for w in out.warnings:
         print(f"nanobragg: warning: {w}", file=sys.stderr)
 
+    counts = None
+    if s.out_file is not None:  # what a detector reports: counts without the ADC offset
+        import numpy as np
+
+        detector = (out.response[0] if out.response is not None
+                    else out.noise[0] if out.noise is not None else out.ints)
+        counts = np.rint(detector.astype(np.float64) - s.adc_offset).astype(np.int32)
+
     print()
     print(f"solid angle subtended by detector = {g(omega)} steradian ( {g(100 * omega / 4 / math.pi)}% sphere)")
     print(f"writing {s.floatfilename} as {img.size} 4-byte floats")
@@ -184,6 +210,8 @@ def _render(settings, store: Optional[str]) -> int:
         print(noise_summary_line(photons, overloads))
         print(f"writing {s.noisefilename} as 2-byte integers")
         write_smv(s.noisefilename, image, exp.header)
+    if truth is not None:
+        _write_processing_files(s, truth, counts, to_file)
     return 0
 
 
@@ -290,6 +318,54 @@ def _write_response(path, response, header):
         fields["TYPE"] = "long_integer"
     print(f"writing {path} as {bits // 8}-byte integers")
     atomic_write_bytes(path, format_smv_header(fields) + pixels.astype("<u%d" % (bits // 8)).tobytes())
+
+
+def _processing_model(s, exp):
+    """The true experiment as dxtbx models for --out and --expt.
+
+    It refers to the --out file (counts without the ADC offset), else to the SMV image the run
+    writes (the noise image, or the int image with -nonoise; pedestal = the ADC offset).  A miniCBF
+    that cannot hold the geometry is refused here, before anything is rendered.  Returns (model,
+    to_file): to_file lays the image out as the --out file stores it."""
+    from nanobragg_jax.io import NotRepresentable, cbf_orientation, image_format
+    from nanobragg_jax.setup import experiment_model
+
+    if s.out_file is None:
+        image, fmt, pedestal = s.noisefilename if s.calculate_noise else s.intfilename, "smv", s.adc_offset
+    else:
+        image, fmt, pedestal = s.out_file, image_format(s.out_file), 0.0
+    if s.curved_detector:
+        print("nanobragg: warning: --out/--expt: dxtbx has no curved detector (-curved_det); the exported "
+              "panel is the flat one it is bent from", file=sys.stderr)
+    model, to_file = experiment_model(exp, pedestal=pedestal), (lambda image: image)
+    if fmt == "cbf":  # the panel as the file stores it (flipped or transposed to dxtbx's +x, -y)
+        try:
+            to_file, model = cbf_orientation(model)
+        except NotRepresentable as exc:
+            raise InputError(f"--out '{s.out_file}': {exc}; write NeXus NXmx (.nxs) instead") from None
+    linked = model.with_images(image, single_file=fmt == "nxmx")
+    if linked.imageset is None and (fmt == "cbf" or s.expt_file is not None):
+        example = "frame_0001" + os.path.splitext(image)[1]
+        print(f"nanobragg: warning: '{image}' has no image number before its extension, so DIALS (dxtbx) "
+              f"cannot read it (name it e.g. {example})"
+              + ("; the experiment list does not refer to it" if s.expt_file is not None else ""),
+              file=sys.stderr)
+    return linked, to_file
+
+
+def _write_processing_files(s, truth, counts, to_file) -> None:
+    from nanobragg_jax.io import image_format, write_expt, write_minicbf, write_nxmx
+
+    if s.out_file is not None:
+        if image_format(s.out_file) == "cbf":
+            print(f"writing {s.out_file} as miniCBF")
+            write_minicbf(s.out_file, to_file(counts), truth)
+        else:
+            print(f"writing {s.out_file} as NeXus NXmx")
+            write_nxmx(s.out_file, counts, truth)
+    if s.expt_file is not None:
+        print(f"writing {s.expt_file} as a DIALS experiment list")
+        write_expt(s.expt_file, truth)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -146,6 +146,10 @@ def check_final(s, origin):
         value = getattr(s, field)
         if not value > 0 or math.isinf(value):
             raise InputError(f"{_source(origin, field)}: impossible {what} {value:g}")
+    if s.out_file is not None:
+        from nanobragg_jax.io import image_format  # NumPy and the format modules: only when asked
+
+        image_format(s.out_file, "--out")
     if s.mask_image is not None:
         fp, sp = _final_pixels(s)
         h, w = s.mask_image.shape

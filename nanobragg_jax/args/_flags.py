@@ -358,6 +358,13 @@ OURS = (
            "noisify's built-in"),
     Option(("--gain",), "f", "gain", "detector gain [ADU/photon]; the offset is -adc", "1"),
     Option(("--bits",), "word", "bits", "bits per pixel of the noise image", "16", ("16", "32")),
+    Option(("--out",), "path", "out_file",
+           "also write the detector image (the noise image, or the int image with -nonoise, less the "
+           "-adc offset) with its whole geometry: NeXus NXmx for .nxs/.nx5/.h5/.hdf5, miniCBF for .cbf "
+           "(untilted detectors only)"),
+    Option(("--expt",), "path", "expt_file",
+           "write the true experiment (beam, detector, goniometer, scan, crystal) as a DIALS experiment "
+           "list (JSON); it refers to the --out file, else to the SMV image"),
 )
 
 #: Our options that switch the detector response on.

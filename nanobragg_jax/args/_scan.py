@@ -81,6 +81,8 @@ def _take_our_options(tokens, s):
             vals, i = tokens[i + 1:i + 1 + n], i + 1 + n
         if len(vals) < n:
             raise InputError(f"{name} needs {n} value{'s' * (n > 1)}, got {len(vals)}")
+        if opt.values == "path" and vals[0].startswith("-"):
+            raise InputError(f"{name} needs a file name, got '{vals[0]}'")
         if opt.choices and vals[0] not in opt.choices:
             raise InputError(f"{name}: unknown value '{vals[0]}' (choose {' or '.join(opt.choices)})")
         if opt.values in ("i", "ii"):

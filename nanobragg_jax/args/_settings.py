@@ -183,6 +183,8 @@ class Settings:
     calib_seed: int = 123456789  # stored as noisify stores it (its built-in value is positive)
     gain: float = 1.0  # ADU/photon
     bits: str = "16"
+    out_file: Optional[str] = None  # --out: the detector image as NXmx (.nxs/.h5) or miniCBF (.cbf)
+    expt_file: Optional[str] = None  # --expt: the true experiment as a DIALS experiment list
     argv: list = dataclasses.field(default_factory=list)  # the command line as given
     warnings: list = dataclasses.field(default_factory=list)
 

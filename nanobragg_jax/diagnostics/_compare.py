@@ -1,5 +1,5 @@
-"""`nanobragg compare`: two float images (raw float32 or SMV, optionally gzipped) compared as the
-goldens are: correlation, sum ratio, the worst pixel and its relative error, and how many pixels
+"""`nanobragg compare`: two images (raw float32 or SMV, optionally gzipped; miniCBF; NXmx) compared
+as the goldens are: correlation, sum ratio, the worst pixel and its relative error, and how many pixels
 lie outside |B - A| <= 1e-5 |A| + 1e-7 max|A| (host side, NumPy only).
 """
 
@@ -15,7 +15,7 @@ from typing import Optional
 import numpy as np
 
 from nanobragg_jax.errors import InputError
-from nanobragg_jax.io import read_smv
+from nanobragg_jax.io import IMAGE_FORMATS, read_minicbf, read_nxmx, read_smv
 
 _SMV_START = b"{\nHEADER_BYTES="
 
@@ -60,7 +60,16 @@ def _companion_shape(path) -> Optional[tuple]:
 
 
 def load_image(path, shape=None) -> np.ndarray:
-    """A 2-D float64 image (slow, fast) from raw float32 or SMV (gzip accepted)."""
+    """A 2-D float64 image (slow, fast) from raw float32 or SMV (gzip accepted), miniCBF (.cbf) or
+    NXmx (.nxs/.nx5/.h5/.hdf5: its first frame, one panel)."""
+    kind = IMAGE_FORMATS.get(os.path.splitext(os.fspath(path))[1].lower())
+    if kind == "cbf":
+        return read_minicbf(path)[0].astype(np.float64)
+    if kind == "nxmx":
+        images = read_nxmx(path)[0]
+        if images.ndim != 3:
+            raise InputError(f"'{path}': an NXmx file with several panels cannot be compared as one image")
+        return images[0].astype(np.float64)
     raw = _raw_bytes(path)
     if raw.startswith(_SMV_START):
         return _read_smv_bytes(raw, path)

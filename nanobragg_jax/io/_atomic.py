@@ -24,15 +24,24 @@ def _umask() -> int:
 @contextlib.contextmanager
 def atomic_open(path) -> Iterator[BinaryIO]:
     """Open a binary temp file next to `path`; on success it replaces `path`, on error it is removed."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        yield handle
+
+
+@contextlib.contextmanager
+def atomic_path(path) -> Iterator[str]:
+    """A temp file name next to `path`, for writers that open files themselves (h5py, fabio): on
+    success the file replaces `path`, on error it is removed.  InputError when the folder cannot
+    be written."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     try:
         fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise InputError(f"cannot write {path!r}: {exc.strerror or exc}") from None
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
+        yield tmp
         # mkstemp makes the file 0600; give it the mode fopen() would (0666 minus the umask).
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
