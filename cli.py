@@ -150,14 +150,13 @@ def _render(settings, store: Optional[str]) -> int:
 
     s = settings
     exp = build_experiment(s, workdir=".")
-    if exp.panels is not None and (s.out_file or s.expt_file):
-        raise InputError("--out/--expt with --geom: multi-panel NXmx and experiment lists are not written yet")
+    s = exp.settings  # an experiment list (--experiment) replaces flags
     # --out/--expt: checked before anything is rendered or written
     truth, to_file = _processing_model(s, exp) if s.out_file or s.expt_file else (None, None)
     write_structure_factor_dump(exp)  # C writes it while reading -hkl (Fdump.bin)
     print("\n".join(exp.summary))
     if exp.panels is not None:
-        return _render_panels(s, exp, store)
+        return _render_panels(s, exp, store, truth)
     for w in run_warnings(exp):  # settings warnings are included, once each
         print(f"nanobragg: warning: {w}", file=sys.stderr)
     if s.trace_pixel is not None:
@@ -183,11 +182,11 @@ def _render(settings, store: Optional[str]) -> int:
 
     counts = None
     if s.out_file is not None:  # what a detector reports: counts without the ADC offset
-        import numpy as np
+        from nanobragg_jax.datasets import detector_counts
 
         detector = (out.response[0] if out.response is not None
                     else out.noise[0] if out.noise is not None else out.ints)
-        counts = np.rint(detector.astype(np.float64) - s.adc_offset).astype(np.int32)
+        counts = detector_counts(detector, s.adc_offset)
 
     print()
     print(f"solid angle subtended by detector = {g(omega)} steradian ( {g(100 * omega / 4 / math.pi)}% sphere)")
@@ -215,18 +214,21 @@ def _render(settings, store: Optional[str]) -> int:
     return 0
 
 
-def _render_panels(s, exp, store) -> int:
-    """A multi-panel run (--geom): every panel rendered by one compiled program, then per panel the
-    outputs of a single run, named <name>_panel<k><ext> (specs/panels.md).  One intfile_scale
-    (from the brightest panel, unless -scale) serves every panel, so their integers compare; the
-    C noise stream continues from panel to panel."""
+def _render_panels(s, exp, store, truth=None) -> int:
+    """A multi-panel run (--geom, or --experiment with several panels): every panel rendered by one
+    compiled program, then per panel the outputs of a single run, named <name>_panel<k><ext>
+    (specs/panels.md).  One intfile_scale (from the brightest panel, unless -scale) serves every
+    panel, so their integers compare; the C noise stream continues from panel to panel.  truth:
+    the experiment for --out (NXmx, one module per panel) and --expt, or None."""
+    import numpy as np
+
+    from nanobragg_jax.datasets import detector_counts, panel_frame_products
     from nanobragg_jax.io import format_g as g
     from nanobragg_jax.io import header_overflow, write_float_image, write_pgm, write_smv
-    from nanobragg_jax.noise import counter_noise_image, noise_image, noise_summary_line
-    from nanobragg_jax.outputs import image_statistics, int_image, last_subpixel_position, pgm_image
+    from nanobragg_jax.noise import noise_summary_line
     from nanobragg_jax.panels import panel_file_name
     from nanobragg_jax.programs import render_panel_frames
-    from nanobragg_jax.setup import panel_header, panel_layouts
+    from nanobragg_jax.setup import panel_header
 
     panels, count = exp.panels, len(exp.panels)
     headers = [panel_header(exp, k) for k in range(count)]
@@ -238,27 +240,9 @@ def _render_panels(s, exp, store) -> int:
     images, omegas = render_panel_frames(exp, chunk_rows=s.chunk_rows, cache_dir=store)
 
     # Everything is computed before the first file is written, so a failure leaves no outputs.
-    roi = {k: L.roi for idx, L in panel_layouts(exp) for k in idx}
-    stats = [image_statistics(img, roi[k], panels[k].mask, max_pixel_pos=lambda sl, f, k=k:
-                              last_subpixel_position(sl, f, panels[k].pixel_size, exp.layout.oversample))
-             for k, img in enumerate(images)]
-    peak = max(st.max_I for st in stats)
-    ints = [int_image(img, roi[k], s.intfile_scale, s.adc_offset, max_I=peak) for k, img in enumerate(images)]
-    int_scale = ints[0][1]
-    pgms = [pgm_image(img, roi[k], s.pgm_scale, stats[k].rmsd, int_scale) if s.write_pgm else None
-            for k, img in enumerate(images)]
-    noise = []
-    if s.calculate_noise:
-        import jax
-
-        seed = s.seed
-        for k, img in enumerate(images):
-            if s.noise_stream == "jax":
-                key = jax.random.fold_in(jax.random.PRNGKey(abs(s.seed)), k)
-                noise.append(counter_noise_image(img, key, s.adc_offset, roi[k]))
-            else:  # C's stream, continued from one panel to the next
-                image, over, photons, seed = noise_image(img, roi[k], s.adc_offset, exp.rng, seed)
-                noise.append((image, over, photons))
+    out = panel_frame_products(exp, images)
+    stats, int_scale, noise = out.stats, out.int_scale, out.noise or []
+    pgms = out.pgms or [None] * count
 
     omega = sum(omegas)
     print()
@@ -280,11 +264,16 @@ def _render_panels(s, exp, store) -> int:
               f"as {what}")
     for k in range(count):
         write_float_image(panel_file_name(s.floatfilename, k, count), images[k])
-        write_smv(panel_file_name(s.intfilename, k, count), ints[k][0], headers[k])
+        write_smv(panel_file_name(s.intfilename, k, count), out.ints[k], headers[k])
         if pgms[k] is not None:
             write_pgm(panel_file_name(s.pgmfilename, k, count), *pgms[k])
         if noise:
             write_smv(panel_file_name(s.noisefilename, k, count), noise[k][0], headers[k])
+    if truth is not None:
+        counts = None
+        if s.out_file is not None:
+            counts = np.stack([detector_counts(img, s.adc_offset) for img in out.detector_images()])[None]
+        _write_processing_files(s, truth, counts, lambda image: image)
     return 0
 
 
@@ -327,7 +316,7 @@ def _processing_model(s, exp):
     writes (the noise image, or the int image with -nonoise; pedestal = the ADC offset).  A miniCBF
     that cannot hold the geometry is refused here, before anything is rendered.  Returns (model,
     to_file): to_file lays the image out as the --out file stores it."""
-    from nanobragg_jax.io import NotRepresentable, cbf_orientation, image_format
+    from nanobragg_jax.io import NotRepresentable, cbf_orientation, check_nxmx_model, image_format
     from nanobragg_jax.setup import experiment_model
 
     if s.out_file is None:
@@ -343,6 +332,15 @@ def _processing_model(s, exp):
             to_file, model = cbf_orientation(model)
         except NotRepresentable as exc:
             raise InputError(f"--out '{s.out_file}': {exc}; write NeXus NXmx (.nxs) instead") from None
+    if fmt == "nxmx":
+        try:
+            check_nxmx_model(model)
+        except ValueError as exc:
+            raise InputError(f"--out '{s.out_file}': {exc}") from None
+    if fmt == "smv" and exp.panels is not None:  # one SMV file per panel: nothing dxtbx reads as one image
+        print(f"nanobragg: warning: --expt '{s.expt_file}' of a multi-panel run holds the geometry only "
+              "(DIALS reads no per-panel SMV files); write the images with --out x.nxs", file=sys.stderr)
+        return model, to_file
     linked = model.with_images(image, single_file=fmt == "nxmx")
     if linked.imageset is None and (fmt == "cbf" or s.expt_file is not None):
         example = "frame_0001" + os.path.splitext(image)[1]

@@ -150,6 +150,10 @@ def check_final(s, origin):
         from nanobragg_jax.io import image_format  # NumPy and the format modules: only when asked
 
         image_format(s.out_file, "--out")
+    if s.experiment_image is not None and s.experiment_file is None:
+        raise InputError(f"--image {s.experiment_image} needs --experiment FILE.expt (the images it counts)")
+    if s.experiment_file is not None and s.geom_file is not None:
+        raise InputError("--geom and --experiment both give the detector: use one of them")
     if s.mask_image is not None:
         fp, sp = _final_pixels(s)
         h, w = s.mask_image.shape

@@ -365,6 +365,13 @@ OURS = (
     Option(("--expt",), "path", "expt_file",
            "write the true experiment (beam, detector, goniometer, scan, crystal) as a DIALS experiment "
            "list (JSON); it refers to the --out file, else to the SMV image"),
+    Option(("--experiment",), "in", "experiment_file",
+           "DIALS experiment list (.expt): its beam, detector (any number of panels), goniometer, scan and "
+           "crystal replace the corresponding flags (a warning names them); several panels render as with "
+           "--geom (specs/panels.md section 7)"),
+    Option(("--image",), "i", "experiment_image",
+           "with --experiment: which image of the experiment list to render, 1-based, counted over its "
+           "experiments (a scan's images, then the next experiment's)", "1"),
 )
 
 #: Our options that switch the detector response on.

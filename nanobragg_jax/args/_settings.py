@@ -185,6 +185,8 @@ class Settings:
     bits: str = "16"
     out_file: Optional[str] = None  # --out: the detector image as NXmx (.nxs/.h5) or miniCBF (.cbf)
     expt_file: Optional[str] = None  # --expt: the true experiment as a DIALS experiment list
+    experiment_file: Optional[str] = None  # --experiment: a DIALS experiment list replacing flags
+    experiment_image: Optional[int] = None  # --image: its image to render (1-based; None = 1)
     argv: list = dataclasses.field(default_factory=list)  # the command line as given
     warnings: list = dataclasses.field(default_factory=list)
 

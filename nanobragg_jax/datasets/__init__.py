@@ -16,7 +16,10 @@ from nanobragg_jax.datasets._engine import SeriesJob as SeriesJob
 from nanobragg_jax.datasets._plan import FrameTask as FrameTask
 from nanobragg_jax.datasets._plan import Variation as Variation
 from nanobragg_jax.datasets._products import FrameProducts as FrameProducts
+from nanobragg_jax.datasets._products import PanelProducts as PanelProducts
+from nanobragg_jax.datasets._products import detector_counts as detector_counts
 from nanobragg_jax.datasets._products import frame_products as frame_products
+from nanobragg_jax.datasets._products import panel_frame_products as panel_frame_products
 from nanobragg_jax.datasets._products import run_warnings as run_warnings
 from nanobragg_jax.datasets._series import run_series as run_series
 from nanobragg_jax.datasets._series import series_parser as series_parser

@@ -23,11 +23,11 @@ import numpy as np
 
 from nanobragg_jax.args import parse_args
 from nanobragg_jax.datasets._plan import FrameTask
-from nanobragg_jax.datasets._products import frame_products
+from nanobragg_jax.datasets._products import detector_counts, frame_products, panel_frame_products
 from nanobragg_jax.datasets._writers import Frame, float_bytes, frame_writers
 from nanobragg_jax.errors import InputError
-from nanobragg_jax.io import atomic_write_bytes
-from nanobragg_jax.setup import build_experiment
+from nanobragg_jax.io import atomic_write_bytes, frame_sha256
+from nanobragg_jax.setup import build_experiment, experiment_model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,11 +35,14 @@ class SeriesJob:
     """What any process needs to make frames of one series (small and picklable: it is sent to
     every Dask worker).  base_argv: the base command line (nanoBragg flags and render options
     such as --mode); workdir: the folder relative input names are read from; compile_cache: use
-    the compile caches (not --no-cache)."""
+    the compile caches (not --no-cache); sink: the frames go into one file that the series'
+    own process writes (NXmx), so each frame's entry carries its detector counts instead of a
+    file being written."""
 
     base_argv: tuple
     workdir: str
     compile_cache: bool = True
+    sink: bool = False
 
     @property
     def key(self) -> str:
@@ -86,39 +89,65 @@ class FrameMaker:
         return build_experiment(settings, self.job.workdir, file_cache=self.file_cache)
 
     def program(self, exp):
-        """The frame program of the experiment's static set-up (compiled or loaded once)."""
-        from nanobragg_jax.programs import FrameProgram, program_key
+        """The frame program of the experiment's static set-up (compiled or loaded once): one
+        frame per device, or, for a multi-panel detector, every panel of one frame."""
+        from nanobragg_jax.programs import FrameProgram, PanelFrameProgram, panel_program_key, program_key
 
-        key = program_key(exp, exp.settings.chunk_rows)
+        rows = exp.settings.chunk_rows
+        key = program_key(exp, rows) if exp.panels is None else panel_program_key(exp, rows)
         program = self.programs.get(key) if key is not None else None
         if program is None:
-            program = FrameProgram(exp, chunk_rows=exp.settings.chunk_rows, blocks=1, cache_dir=self.store,
-                                   devices=self.devices)
+            if exp.panels is None:
+                program = FrameProgram(exp, chunk_rows=rows, blocks=1, cache_dir=self.store, devices=self.devices)
+            else:
+                program = PanelFrameProgram(exp, chunk_rows=rows, cache_dir=self.store)
             if key is not None:
                 self.programs[key] = program
         return program
 
-    def finish(self, task: FrameTask, exp, img: np.ndarray) -> dict:
-        """Products, encoding and atomic writes of one rendered frame; its manifest entry."""
-        products = frame_products(exp, img, pgm=False)
-        image = products.noise[0] if products.noise is not None else products.ints
-        writer = frame_writers().get(os.path.splitext(task.path)[1].lower())
-        if writer is None:
-            raise InputError(f"no frame writer for {task.path!r}")
-        data = writer.encode(Frame(task.index, image, exp.header, img, exp))
-        atomic_write_bytes(task.path, data)
-        entry = {"index": task.index, "sha256": hashlib.sha256(data).hexdigest()}
+    def finish(self, task: FrameTask, exp, img) -> dict:
+        """Products, encoding and atomic writes of one rendered frame (img: the float image, or
+        one per panel); its manifest entry.  With `job.sink` the entry carries the frame's
+        detector counts (int32, panels stacked along the slow axis) for the series' one file."""
+        if exp.panels is not None:
+            products = panel_frame_products(exp, img, pgm=False)
+            images = products.detector_images()
+            per_panel = [{"max_I": st.max_I, "mean": st.mean, "rms": st.rms, "rmsd": st.rmsd} for st in products.stats]
+            stats = {k: [p[k] for p in per_panel] for k in per_panel[0]}
+            stats["intfile_scale"] = products.int_scale
+            if products.noise is not None:
+                stats.update(photons=[n[2] for n in products.noise], overloads=[int(n[1]) for n in products.noise])
+        else:
+            products = frame_products(exp, img, pgm=False)
+            images = [products.noise[0] if products.noise is not None else products.ints]
+            st = products.stats
+            stats = {"max_I": st.max_I, "mean": st.mean, "rms": st.rms, "rmsd": st.rmsd,
+                     "intfile_scale": products.int_scale}
+            if products.noise is not None:
+                stats.update(photons=products.noise[2], overloads=int(products.noise[1]))
+        entry: dict = {"index": task.index}
+        if self.job.sink:
+            counts = np.concatenate([detector_counts(image, exp.settings.adc_offset) for image in images])
+            entry.update(sha256=frame_sha256(counts), counts=counts)
+        else:
+            writer = frame_writers().get(os.path.splitext(task.path)[1].lower())
+            if writer is None or exp.panels is not None:
+                raise InputError(f"no frame writer for {task.path!r}" + (" with several panels" if writer else ""))
+            data = writer.encode(Frame(task.index, images[0], exp.header, img, exp, task.path))
+            atomic_write_bytes(task.path, data)
+            entry["sha256"] = hashlib.sha256(data).hexdigest()
         if task.float_path is not None:
             raw = float_bytes(img)
             atomic_write_bytes(task.float_path, raw)
             entry["float_sha256"] = hashlib.sha256(raw).hexdigest()
-        st = products.stats
-        stats = {"max_I": st.max_I, "mean": st.mean, "rms": st.rms, "rmsd": st.rmsd,
-                 "intfile_scale": products.int_scale}
-        if products.noise is not None:
-            stats.update(photons=products.noise[2], overloads=int(products.noise[1]))
         entry["params"] = true_parameters(exp)
         entry["stats"] = {k: _jsonable(v) for k, v in stats.items()}
+        # The true crystal in dxtbx's frame (real-space a, b, c in A at scan angle 0, or as rendered
+        # for a still): what the series' experiment list (--expt) holds for this frame.
+        try:
+            entry["crystal"] = experiment_model(exp).crystal.real_space.tolist()
+        except ValueError:  # no dxtbx frame: the spindle and the polarization both along the beam
+            pass
         return entry
 
     def batches(self, tasks: Iterable[FrameTask]):
@@ -128,7 +157,7 @@ class FrameMaker:
         for task in tasks:
             exp = self.experiment(task)
             p = self.program(exp)
-            if batch and (p is not program or len(batch) == len(self.devices)):
+            if batch and (p is not program or len(batch) == program.max_frames):
                 yield program, batch
                 batch = []
             program = p

@@ -6,7 +6,8 @@ wins), so frame i of any series can be re-made alone with
     nanobragg <base flags> <frame i's flags>
 
 - a rotation sweep adds `-phi <phi0 + i*osc>` (the `-osc`, `-phisteps` of the base keep their
-  meaning per frame);
+  meaning per frame); with a DIALS experiment list (`--experiment`) it adds `--image <first + i>`,
+  the list's next image (its scan gives the angles);
 - a still series adds an orientation: `-misset random` (seeded per frame), `-misset x y z` or
   `-mat <file>` from a file of orientations;
 - `--vary` adds drawn values of `-N`, `-cell` or `-lambda`;
@@ -151,7 +152,9 @@ def frame_flags(i: int, *, kind: str, settings, exp, seeds: Seeds, orientation: 
     """The flags frame i adds to the base command line (see the module docstring)."""
     s = settings
     flags: List[str] = []
-    if kind == "sweep":
+    if kind == "sweep" and s.experiment_file is not None:
+        flags += ["--image", str((s.experiment_image or 1) + i)]
+    elif kind == "sweep":
         phi0, osc = _fmt_deg(s.phi0), _fmt_deg(exp.static.phi.range)
         flags += ["-phi", f"{phi0 + i * osc:.12g}"]
     random_misset = bool(s.misset_random)

@@ -79,6 +79,71 @@ def frame_products(exp, img: np.ndarray, *, pgm: Optional[bool] = None) -> Frame
     return out
 
 
+@dataclasses.dataclass
+class PanelProducts:
+    """The host-side products of a multi-panel frame, per panel (specs/panels.md section 5).
+
+    stats: C's statistics of each panel over its ROI and mask.  ints: uint16 int image of each
+    panel, all with one int_scale (-scale, else from the brightest panel).  pgms: (uint8 image,
+    pgm_scale) per panel, or None.  noise: (uint16 noise image, overloads, photon sum) per panel
+    (C's stream continued from panel to panel; --noise-stream jax: key fold_in(seed, k)), or None.
+    """
+
+    stats: list
+    ints: list
+    int_scale: float
+    pgms: Optional[list] = None
+    noise: Optional[list] = None
+
+    def detector_images(self) -> list:
+        """What each panel's detector reports: the noise image, or the int image with -nonoise."""
+        return [n[0] for n in self.noise] if self.noise is not None else list(self.ints)
+
+
+def panel_frame_products(exp, images, *, pgm: Optional[bool] = None) -> PanelProducts:
+    """C's statistics, int images, PGMs and noise images of every panel of a multi-panel frame.
+
+    Arguments:
+        exp: the frame's Experiment with panels.  Its C random stream is advanced by the noise
+            draws, panel after panel.
+        images: [float32 (spixels_k, fpixels_k)] photons per pixel, one per panel.
+        pgm: make the PGM previews (None: as the flags say).
+    Returns:
+        PanelProducts.
+    """
+    from nanobragg_jax.setup import panel_layouts
+
+    s, panels = exp.settings, exp.panels
+    roi = {k: L.roi for idx, L in panel_layouts(exp) for k in idx}
+    stats = [image_statistics(img, roi[k], panels[k].mask, max_pixel_pos=lambda sl, f, k=k:
+                              last_subpixel_position(sl, f, panels[k].pixel_size, exp.layout.oversample))
+             for k, img in enumerate(images)]
+    peak = max(st.max_I for st in stats)
+    made = [int_image(img, roi[k], s.intfile_scale, s.adc_offset, max_I=peak) for k, img in enumerate(images)]
+    out = PanelProducts(stats=stats, ints=[m[0] for m in made], int_scale=made[0][1])
+    if s.write_pgm if pgm is None else pgm:
+        out.pgms = [pgm_image(img, roi[k], s.pgm_scale, stats[k].rmsd, out.int_scale)
+                    for k, img in enumerate(images)]
+    if s.calculate_noise:
+        import jax
+
+        out.noise, seed = [], s.seed
+        for k, img in enumerate(images):
+            if s.noise_stream == "jax":
+                key = jax.random.fold_in(jax.random.PRNGKey(abs(s.seed)), k)
+                out.noise.append(counter_noise_image(img, key, s.adc_offset, roi[k]))
+            else:  # C's stream, continued from one panel to the next
+                image, over, photons, seed = noise_image(img, roi[k], s.adc_offset, exp.rng, seed)
+                out.noise.append((image, over, photons))
+    return out
+
+
+def detector_counts(image: np.ndarray, adc_offset: float) -> np.ndarray:
+    """What a photon-counting detector reports (NXmx, miniCBF): the SMV pixels less the ADC
+    offset, as int32."""
+    return np.rint(np.asarray(image, dtype=np.float64) - adc_offset).astype(np.int32)
+
+
 def run_warnings(exp) -> list:
     """The one-line warnings of a run, each once: the flags' and the set-up's, and C's SMV header
     overflowing its 512 bytes (C quirk O6)."""

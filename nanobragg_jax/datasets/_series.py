@@ -20,12 +20,13 @@ from nanobragg_jax.args import parse_args
 from nanobragg_jax.datasets._engine import FrameMaker, SeriesJob
 from nanobragg_jax.datasets._manifest import Manifest, frame_entry, same_plan_flags
 from nanobragg_jax.datasets._plan import Seeds, Variation, plan_frames, read_orientations
+from nanobragg_jax.datasets._processing import SeriesFile, stored_model, write_series_expt
 from nanobragg_jax.datasets._products import run_warnings
 from nanobragg_jax.datasets._progress import SeriesProgress
 from nanobragg_jax.datasets._writers import Template
 from nanobragg_jax.errors import InputError
-from nanobragg_jax.io import leftover_temp_files
-from nanobragg_jax.setup import build_experiment, write_structure_factor_dump
+from nanobragg_jax.io import leftover_temp_files, read_expt
+from nanobragg_jax.setup import build_experiment, experiment_images, write_structure_factor_dump
 
 USAGE = "nanobragg series <nanoBragg flags> --frames N --out TEMPLATE [options]"
 _RANDOM = re.compile(r"random(?::(\d+))?$")
@@ -46,10 +47,12 @@ def series_parser() -> argparse.ArgumentParser:
         "parameters and checksum."))
     add = p.add_argument
     add("--frames", type=int, metavar="N",
-        help="number of frames (default with --orientations FILE: one per orientation)")
+        help="number of frames (default with --orientations FILE: one per orientation; with --experiment: "
+             "the experiment list's images from --image on)")
     add("--out", required=True, metavar="TEMPLATE",
         help="frame files, e.g. out/name_#####.img: the #'s are the 0-based frame number, the suffix "
-             "picks the format (.img: SMV)")
+             "picks the format (.img: SMV, .cbf: miniCBF); or out/name.nxs (.nx5, .h5, .hdf5): one NeXus "
+             "NXmx file holding every frame (name.nxs.part until it is complete)")
     add("--float", action="store_true", help="also keep each raw float frame (<frame>.bin, as -floatfile)")
     add("--orientations", metavar="random[:SEED]|FILE",
         help="a still series (phi is not advanced): a random orientation per frame (-misset random with "
@@ -97,12 +100,20 @@ def _seeds(opts, settings, flags, old: Optional[dict]) -> Seeds:
     return seeds
 
 
-def _orientations(opts):
-    """(kind, orientation per line of the file or None for random/none, frame count)."""
+def _orientations(opts, listed: Optional[tuple] = None):
+    """(kind, orientation per line of the file or None for random/none, frame count).
+    listed: (images available from --image on, whether the list has a crystal) with --experiment."""
     if opts.orientations is None:
-        if opts.frames is None:
+        if opts.frames is None and listed is None:
             raise InputError("series: --frames N is needed")
-        return "sweep", None, opts.frames
+        count = listed[0] if opts.frames is None else opts.frames
+        if listed is not None and count > listed[0]:
+            raise InputError(f"series: --frames {count}, but the experiment list has {listed[0]} image"
+                             f"{'s' * (listed[0] != 1)} from --image on")
+        return "sweep", None, count
+    if listed is not None and listed[1]:
+        raise InputError("series: --orientations with an experiment list that holds a crystal (its "
+                         "orientation replaces the frames'); drop one of them")
     if _RANDOM.match(opts.orientations):
         if opts.frames is None:
             raise InputError("series: --frames N is needed with --orientations random")
@@ -137,7 +148,8 @@ def run_series(argv: Sequence[str], *, out: Optional[TextIO] = None, err: Option
     opts, flags = _options(argv)
     settings = parse_args(flags)
     template = Template(opts.out)
-    kind, orientations, count = _orientations(opts)
+    listed = _listed_images(settings, opts)
+    kind, orientations, count = _orientations(opts, listed)
     if not template.fits(count):
         raise InputError(f"--out {opts.out!r}: {count} frames need more digits than its {template.width} '#'")
     variations = [Variation.parse(v) for v in opts.vary]
@@ -147,8 +159,16 @@ def run_series(argv: Sequence[str], *, out: Optional[TextIO] = None, err: Option
     seeds = _seeds(opts, settings, flags, old)
 
     exp = build_experiment(settings, workdir=".")
-    if getattr(exp, "panels", None) is not None:  # multi-panel detectors (--geom) render otherwise
-        raise InputError("series: multi-panel detectors (--geom) are not supported in a series yet")
+    if exp.panels is not None and not template.container:
+        raise InputError("series: a multi-panel detector is written as one NXmx file (--out name.nxs); "
+                         "SMV and miniCBF frames hold one panel")
+    if exp.panels is not None and opts.float:
+        raise InputError("series: --float is not available for a multi-panel detector")
+    if template.container or template.writer.name == "miniCBF" or settings.expt_file is not None:
+        stored_model(exp, template, count)  # a geometry the format cannot hold: refused before rendering
+    if template.container and any(v.name == "lambda" for v in variations):
+        print("nanobragg: warning: NXmx holds one wavelength: the drawn ones are in the manifest"
+              + (" and the experiment list" if settings.expt_file else ""), file=err)
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
@@ -157,24 +177,41 @@ def run_series(argv: Sequence[str], *, out: Optional[TextIO] = None, err: Option
     tasks = plan_frames(count, kind=kind, settings=settings, exp=exp, seeds=seeds, template=template,
                         orientations=orientations, variations=variations, keep_float=opts.float)
     manifest = _manifest(manifest_path, argv, flags, kind, opts, template, count, seeds, settings, tasks)
-    kept = set(manifest.resume_from(old)) if old is not None else set()
-    # Temp files of frames whose writer was killed mid-write (never frames themselves).
-    for path in leftover_temp_files([p for t in tasks for p in (t.path, t.float_path, manifest_path) if p]):
-        with contextlib.suppress(OSError):
-            os.remove(path)
-    write_structure_factor_dump(exp)  # C leaves Fdump.bin after reading -hkl; so does each single run
-    for w in run_warnings(exp):
-        print(f"nanobragg: warning: {w}", file=err)
-    manifest.save()  # also the check that the folder is writable, before any rendering
+    sink = None
+    if template.container:  # one NXmx file for every frame, written by this process
+        model = stored_model(exp, template, count)
+        if kind == "stills" or model.scan is None:
+            model = model.replace(scan=None)
+        sink = SeriesFile(template, model, count, resume=old is not None,
+                          warn=lambda w: print(f"nanobragg: warning: {w}", file=err))
+    try:
+        kept = set(manifest.resume_from(old, sink.digest if sink else None)) if old is not None else set()
+        if sink is not None:
+            sink.keep(kept)
+        # Temp files of frames whose writer was killed mid-write (never frames themselves).
+        for path in leftover_temp_files([p for t in tasks for p in (t.path, t.float_path, manifest_path) if p]):
+            with contextlib.suppress(OSError):
+                os.remove(path)
+        write_structure_factor_dump(exp)  # C leaves Fdump.bin after reading -hkl; so does each single run
+        for w in run_warnings(exp):
+            print(f"nanobragg: warning: {w}", file=err)
+        manifest.save()  # also the check that the folder is writable, before any rendering
+    except BaseException:
+        if sink is not None:
+            sink.abort()
+        raise
     todo = [t for t in tasks if t.index not in kept]
     if kept:
         print(f"resuming: {len(kept)} of {count} frames are done (checksums match), {len(todo)} to make",
               file=out)
 
-    job = SeriesJob(base_argv=tuple(flags), workdir=os.getcwd(), compile_cache=settings.compile_cache)
+    job = SeriesJob(base_argv=tuple(flags), workdir=os.getcwd(), compile_cache=settings.compile_cache,
+                    sink=sink is not None)
     progress = SeriesProgress(count, len(kept), enabled=settings.progress_meter, stream=err)
 
     def done(entry: dict) -> None:
+        if sink is not None:
+            entry = sink.write(entry)
         manifest.record(entry)
         progress.advance()
         manifest.save(force=False)
@@ -192,20 +229,25 @@ def run_series(argv: Sequence[str], *, out: Optional[TextIO] = None, err: Option
                 n = len(maker.devices)
                 where = f"on {n} {maker.devices[0].platform} device{'s' * (n > 1)}"
                 maker.make(todo, done)
+        if sink is not None:
+            sink.close()
     except KeyboardInterrupt:
-        _final_save(manifest)
+        _final_save(manifest, sink)
         print(f"nanobragg: interrupted: {manifest.done()} of {count} frames are done; the same command "
               "with --resume continues", file=err)
         return 130
     except BaseException:
-        _final_save(manifest)
+        _final_save(manifest, sink)
         raise
     seconds = time.monotonic() - t0
+    write_series_expt(settings.expt_file, exp, template, kind, manifest.frames)
     manifest.data["finished"] = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     manifest.save()
     names = f" {template.path(todo[0].index)}" if todo else ""
     if len(todo) > 1:
         names += f" ... {template.path(todo[-1].index)}"
+    if template.container:
+        names = f" into {template.text}"
     rate = f", {len(todo) / seconds:.3g} frames/s" if todo and seconds > 0 else ""
     print(f"wrote {len(todo)} frames{names} {where}{rate}; manifest {manifest.path}", file=out)
     return 0
@@ -226,17 +268,42 @@ def _manifest(path, argv, flags, kind, opts, template, count, seeds, settings, t
         "kind": kind,
         "template": opts.out,
         "count": count,
-        "format": template.writer.name,
+        "format": template.format_name,
         "seeds": {**seeds.as_dict(), "mosaic_seed": -settings.mosaic_seed},
         "options": {"float": bool(opts.float), "orientations": opts.orientations, "vary": list(opts.vary)},
         "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
     }, frames=[frame_entry(t.index, t.flags, rel(t.path), rel(t.float_path)) for t in tasks])
 
 
-def _final_save(manifest: Manifest) -> None:
+def _final_save(manifest: Manifest, sink=None) -> None:
     """Save what is done when the run stops early; a manifest that cannot be written (a full
-    disk) keeps its last complete version, and the original error is the one reported."""
+    disk) keeps its last complete version, and the original error is the one reported.  The
+    series' NXmx file is closed and kept as `name.nxs.part` for --resume."""
+    if sink is not None:
+        try:
+            sink.abort()
+        except Exception:  # noqa: BLE001 - the original error is the one reported
+            pass
     try:
         manifest.save()
     except (InputError, OSError):
         pass
+
+
+def _listed_images(settings, opts) -> Optional[tuple]:
+    """With --experiment: (its images from --image on, whether that image's experiment has a
+    crystal); the options a list's crystal or beam would silently override are refused."""
+    if settings.experiment_file is None:
+        return None
+    experiments = read_expt(settings.experiment_file)
+    images = experiment_images(experiments)
+    first = settings.experiment_image or 1
+    if not 1 <= first <= len(images):
+        raise InputError(f"--image {first}: {settings.experiment_file} has {len(images)} images")
+    has_crystal = experiments[images[first - 1][0]].crystal is not None
+    for v in opts.vary:
+        name = v.partition("=")[0]
+        if name == "lambda" or (name == "cell" and has_crystal):
+            raise InputError(f"series: --vary {name} with --experiment: the experiment list's "
+                             f"{'beam' if name == 'lambda' else 'crystal'} replaces the drawn values")
+    return len(images) - first + 1, has_crystal

@@ -7,7 +7,7 @@ the formats for processing programs (DIALS experiment lists, NXmx, miniCBF).
 """
 
 from nanobragg_jax.io._atomic import atomic_open, atomic_path, atomic_write_bytes, leftover_temp_files, read_input_text
-from nanobragg_jax.io._cbf import NotRepresentable, cbf_orientation, read_minicbf, write_minicbf
+from nanobragg_jax.io._cbf import NotRepresentable, cbf_orientation, minicbf_bytes, read_minicbf, write_minicbf
 from nanobragg_jax.io._cnumbers import c_atof, format_g
 from nanobragg_jax.io._crystfel import CrystFELGeometry, read_crystfel_geometry
 from nanobragg_jax.io._expt import (
@@ -27,7 +27,7 @@ from nanobragg_jax.io._formats import IMAGE_FORMATS, image_format, numbered_temp
 from nanobragg_jax.io._floatimage import read_float_image, write_float_image
 from nanobragg_jax.io._hkl import HKLTable, read_hkl
 from nanobragg_jax.io._matrix import read_mat
-from nanobragg_jax.io._nexus import NXmxWriter, read_nxmx, write_nxmx
+from nanobragg_jax.io._nexus import NXmxWriter, check_nxmx_model, frame_sha256, read_nxmx, write_nxmx
 from nanobragg_jax.io._pgm import read_pgm, write_pgm
 from nanobragg_jax.io._smv import (
     SMVImage,
@@ -52,6 +52,7 @@ __all__ = [
     # formats processing programs read (DIALS experiment lists, NXmx, miniCBF)
     "BeamModel", "PanelModel", "GoniometerModel", "ScanModel", "CrystalModel", "ImagesetModel",
     "ExperimentModel", "experiment_list_dict", "read_expt", "write_expt", "NXmxWriter", "write_nxmx",
+    "check_nxmx_model", "frame_sha256", "minicbf_bytes",
     "read_nxmx", "NotRepresentable", "cbf_orientation", "write_minicbf", "read_minicbf", "atomic_path",
     "IMAGE_FORMATS", "image_format", "numbered_template",
 ]

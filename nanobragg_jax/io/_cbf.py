@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 
 import numpy as np
 
 from nanobragg_jax.errors import InputError
-from nanobragg_jax.io._atomic import atomic_path
+from nanobragg_jax.io._atomic import atomic_write_bytes
 from nanobragg_jax.io._expt import (
     BeamModel,
     ExperimentModel,
@@ -138,10 +139,17 @@ def header_lines(panel: PanelModel, beam: BeamModel, start_deg: float, width_deg
 
 
 def write_minicbf(path, image, model: ExperimentModel, index: int = 0) -> None:
-    """Write image `index` (0-based) of the experiment's scan as a byte-offset miniCBF, atomically.
+    """Write image `index` (0-based) of the experiment's scan as a byte-offset miniCBF, atomically
+    (`minicbf_bytes`, its CIF data block named after the file)."""
+    atomic_write_bytes(path, minicbf_bytes(image, model, index, name=os.path.basename(os.fspath(path))))
+
+
+def minicbf_bytes(image, model: ExperimentModel, index: int = 0, *, name: str = "image.cbf") -> bytes:
+    """Image `index` (0-based) of the experiment's scan as the bytes of a byte-offset miniCBF.
 
     Arguments:
-        path: the .cbf file.
+        name: the file name the CIF data block is named after (`data_<name without .cbf>`); the
+            bytes depend on nothing else but the image and the model.
         image: (slow, fast) integer counts of the one panel as the model lays it out (the pedestal
             already subtracted); it is flipped or transposed as `cbf_orientation` says.
         model: the experiment (io.ExperimentModel); its scan gives the image's start angle and
@@ -150,7 +158,7 @@ def write_minicbf(path, image, model: ExperimentModel, index: int = 0) -> None:
     Raises:
         NotRepresentable: a geometry a miniCBF header cannot hold (see cbf_orientation).
         ValueError: non-integer pixels, or an image whose shape is not the panel's.
-        InputError: the file cannot be written.
+        InputError: the file cannot be written (write_minicbf).
     """
     import fabio.cbfimage
 
@@ -172,8 +180,11 @@ def write_minicbf(path, image, model: ExperimentModel, index: int = 0) -> None:
     lines = header_lines(panel, model.beam, start, width, exposure)
     header = {"_array_data.header_convention": CONVENTION, "_array_data.header_contents": "\r\n".join(lines)}
     data = np.ascontiguousarray(to_file(image), dtype=np.int32)
-    with atomic_path(path) as tmp:
+    with tempfile.TemporaryDirectory(prefix="nanobragg-cbf-") as folder:
+        tmp = os.path.join(folder, os.path.basename(name))  # fabio names the data block after the file
         fabio.cbfimage.CbfImage(data=data, header=header).write(tmp)
+        with open(tmp, "rb") as fh:
+            return fh.read()
 
 
 def _header_dict(text: str) -> dict:

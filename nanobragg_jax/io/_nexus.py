@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import hashlib
 import os
 import sys
 
@@ -91,7 +92,12 @@ def _translation(group, name, value_mm, vector, depends_on, offset=True):
                     vector=np.asarray(vector, dtype=np.float64), depends_on=depends_on, **extra)
 
 
-def _check_panels(model: ExperimentModel):
+def check_nxmx_model(model: ExperimentModel) -> None:
+    """Whether this writer can hold the experiment's detector.
+
+    Raises:
+        ValueError: no panel, panels of different sizes, a pedestal, non-square pixels.
+    """
     sizes = {tuple(p.image_size) for p in model.panels}
     if not model.panels:
         raise ValueError("NXmx: the experiment has no panel")
@@ -106,43 +112,95 @@ def _check_panels(model: ExperimentModel):
 
 
 class NXmxWriter:
-    """An NXmx file written frame by frame: open once, `write` the frames in scan order, `close`.
+    """An NXmx file written frame by frame: open once, `write` the frames, `close`.
 
-    The file appears under its name only when `close` succeeds (it is written as a temp file in
-    the same folder); `abort`, or an exception inside a `with` block, removes it.
+    The file appears under its name only when `close` succeeds.  By default it is written as a
+    temp file in the same folder, and `abort` (or an exception inside a `with` block) removes it.
+    A resumable writer (a series that may be interrupted) writes `<path>.part` instead, flushed
+    after every frame, and `abort` keeps it: a writer made later with `resume=True` reopens it,
+    `frame_sha256` checks the frames it holds, `mark_written` takes them over, and the rest are
+    written into the same file.
 
     Arguments:
         path: the file to write (.nxs, .h5).
         model: the experiment (io.ExperimentModel): beam, panels, goniometer and scan.  With a
             scan, exactly scan.num_images frames must be written; without one (a still series)
             any number, all at the goniometer's angle 0.
-        dtype: storage type of the pixels; None: int32 for integer frames, float32 for floats.
+        dtype: storage type of the pixels; None: int32 for integer frames, float32 for floats
+            (int32 when `frames` is given: the data set is made before the first frame).
         compression: bitshuffle-LZ4 (HDF5 filter 32008) when True.
+        frames: the number of frames, known in advance: frames may then be written in any order
+            (`write(frame, index)`), and the file holds the whole scan from the start.  None: the
+            scan's image count (any number, in order, for a still series).
+        resumable: write `<path>.part` and keep it on `abort` (see above).
+        resume: reopen an existing `<path>.part` of the same shape (a new one when there is none).
     Raises:
         ValueError: panels of different sizes, non-square pixels, a pedestal; a frame of the wrong
             shape; fewer or more frames than the scan at close.
         InputError: the folder cannot be written.
     """
 
-    def __init__(self, path, model: ExperimentModel, *, dtype=None, compression: bool = True):
-        _check_panels(model)
+    def __init__(self, path, model: ExperimentModel, *, dtype=None, compression: bool = True,
+                 frames=None, resumable: bool = False, resume: bool = False):
+        check_nxmx_model(model)
         self.path = os.fspath(path)
         self.model = model
         self.frames = 0
+        self._written: set = set()
         self._dtype = None if dtype is None else np.dtype(dtype)
         self._compression = compression
         p0 = model.panels[0]
         self._frame_shape = (len(model.panels), int(p0.image_size[1]), int(p0.image_size[0]))
+        if frames is None and model.scan is not None:
+            frames = model.scan.num_images if resumable else None
+        if frames is not None and model.scan is not None and frames != model.scan.num_images:
+            raise ValueError(f"NXmx: the scan has {model.scan.num_images} images, frames={frames}")
+        self._count = None if frames is None else int(frames)
+        if resumable and self._count is None:
+            raise ValueError("NXmx: a resumable file needs its number of frames")
+        self._resumable = resumable
+        self._data = None
         self._stack = contextlib.ExitStack()
-        tmp = self._stack.enter_context(atomic_path(self.path))
+        self.part_path = self.path + ".part" if resumable else None
+        if resume and resumable and os.path.exists(self.part_path):
+            self._reopen()
+            return
         try:
+            if resumable:
+                tmp = self.part_path
+                with contextlib.suppress(OSError):
+                    os.remove(tmp)
+            else:
+                tmp = self._stack.enter_context(atomic_path(self.path))
             self._file = _h5().File(tmp, "w")
             self._stack.callback(self._file.close)  # closed before the temp file is moved
             self._write_header()
+            if self._count is not None:
+                self._create_data(self._dtype or np.dtype(np.int32))
+                self._write_scan(self._count)
+        except OSError as exc:
+            self._stack.__exit__(*sys.exc_info())
+            raise InputError(f"cannot write {self.path!r}: {exc}") from None
         except BaseException:
             self._stack.__exit__(*sys.exc_info())
             raise
-        self._data = None
+
+    def _reopen(self):
+        """Continue the partial file of an interrupted run (frames are taken over by mark_written)."""
+        h5py = _h5()
+        try:
+            self._file = h5py.File(self.part_path, "r+")
+            data = self._file["/entry/data/data"]
+            n, rows, cols = self._frame_shape
+            if data.shape != (self._count, n * rows, cols):
+                raise ValueError(f"its data is {data.shape}, this series makes {(self._count, n * rows, cols)}")
+        except (OSError, KeyError, ValueError) as exc:
+            with contextlib.suppress(Exception):
+                self._file.close()
+            raise InputError(f"cannot continue {self.part_path!r} ({exc}); remove it to start the file "
+                             "again") from None
+        self._stack.callback(self._file.close)
+        self._data = data
 
     # -- the fixed part of the file -----------------------------------------------------------------
     def _write_header(self):
@@ -206,9 +264,37 @@ class NXmxWriter:
         _dataset(sample, "depends_on", "/entry/sample/transformations/omega")
         _group(sample, "transformations", "NXtransformations")
 
+    def _create_data(self, dtype):
+        n, rows, cols = self._frame_shape
+        kw = {"chunks": (1, n * rows, cols), "maxshape": (None, n * rows, cols)}
+        if self._compression:
+            import hdf5plugin
+
+            kw.update(hdf5plugin.Bitshuffle(nelems=0, cname="lz4"))  # filter 32008, as detectors write
+        self._data = self._file["/entry/data"].create_dataset(
+            "data", shape=(self._count or 0, n * rows, cols), dtype=dtype, **kw)
+
+    def _write_scan(self, frames: int) -> None:
+        """omega (the start angle of every frame), omega_end and omega_increment_set."""
+        scan, gonio = self.model.scan, self.model.goniometer
+        axis = gonio.rotation_axis if gonio is not None else (1.0, 0.0, 0.0)
+        if scan is not None:
+            start, width = scan.image_starts(), float(scan.oscillation[1])
+        else:
+            start, width = np.zeros(frames), 0.0
+        st = self._file["/entry/sample/transformations"]
+        _dataset(st, "omega", start, "deg", transformation_type="rotation",
+                 vector=MCSTAS @ np.asarray(axis, dtype=np.float64), depends_on=".")
+        if scan is not None:
+            _dataset(st, "omega_end", start + width, "deg")
+            _dataset(st, "omega_increment_set", width, "deg")
+
     # -- frames -------------------------------------------------------------------------------------
-    def write(self, frame) -> None:
-        """Append one frame: (slow, fast) for one panel, or (panels, slow, fast)."""
+    def write(self, frame, index=None) -> None:
+        """Store one frame: (slow, fast) for one panel, or (panels, slow, fast).
+
+        index: its 0-based place in the file (any order when the writer knows its number of
+        frames); None: the next one."""
         frame = np.asarray(frame)
         if frame.ndim == 2:
             frame = frame[None]
@@ -216,52 +302,62 @@ class NXmxWriter:
             raise ValueError(f"NXmx frame of shape {frame.shape}, expected {self._frame_shape} "
                              "(panels, slow, fast)")
         if self._data is None:
-            dtype = self._dtype or (np.dtype(np.int32) if np.issubdtype(frame.dtype, np.integer)
-                                    else np.dtype(np.float32))
-            n, rows, cols = self._frame_shape
-            kw = {"chunks": (1, n * rows, cols), "maxshape": (None, n * rows, cols)}
-            if self._compression:
-                import hdf5plugin
+            self._create_data(self._dtype or (np.dtype(np.int32) if np.issubdtype(frame.dtype, np.integer)
+                                              else np.dtype(np.float32)))
+        if index is None:
+            index = self.frames
+        if self._count is None:
+            if index != self.frames:
+                raise ValueError("NXmx: frames in any order need the number of frames (frames=)")
+            self._data.resize(self.frames + 1, axis=0)
+        elif not 0 <= index < self._count:
+            raise ValueError(f"NXmx: frame {index} of a file of {self._count} frames")
+        self._data[index] = frame.reshape(self._data.shape[1:]).astype(self._data.dtype, copy=False)
+        self._written.add(index)
+        self.frames = len(self._written)
+        if self._resumable:
+            self._file.flush()  # what an interrupted run leaves is readable
 
-                kw.update(hdf5plugin.Bitshuffle(nelems=0, cname="lz4"))  # filter 32008, as detectors write
-            self._data = self._file["/entry/data"].create_dataset("data", shape=(0, n * rows, cols),
-                                                                 dtype=dtype, **kw)
-        self._data.resize(self.frames + 1, axis=0)
-        self._data[self.frames] = frame.reshape(self._data.shape[1:]).astype(self._data.dtype, copy=False)
-        self.frames += 1
+    def frame_sha256(self, index: int) -> str:
+        """sha256 of frame `index` as stored (its pixels' bytes, little-endian, C order): what a
+        series records for each frame of its file."""
+        return frame_sha256(self._data[index])
+
+    def mark_written(self, indices) -> None:
+        """Count frames already in a reopened file (checked with frame_sha256) as written."""
+        self._written.update(int(i) for i in indices)
+        self.frames = len(self._written)
 
     def close(self) -> None:
         """Write the scan (omega of every frame) and put the file in place."""
         if self._file is None:
             return
         try:
-            scan, gonio = self.model.scan, self.model.goniometer
+            scan = self.model.scan
             if self.frames == 0:
                 raise ValueError("NXmx: no frame was written")
-            if scan is not None and self.frames != scan.num_images:
-                raise ValueError(f"NXmx: the scan has {scan.num_images} images, {self.frames} were written")
-            axis = gonio.rotation_axis if gonio is not None else (1.0, 0.0, 0.0)
-            if scan is not None:
-                start, width = scan.image_starts(), float(scan.oscillation[1])
-            else:
-                start, width = np.zeros(self.frames), 0.0
-            st = self._file["/entry/sample/transformations"]
-            _dataset(st, "omega", start, "deg", transformation_type="rotation",
-                     vector=MCSTAS @ np.asarray(axis, dtype=np.float64), depends_on=".")
-            if scan is not None:
-                _dataset(st, "omega_end", start + width, "deg")
-                _dataset(st, "omega_increment_set", width, "deg")
+            expected = self._count if self._count is not None else (scan.num_images if scan else None)
+            if expected is not None and self.frames != expected:
+                what = "the scan has" if scan is not None else "the file holds"
+                raise ValueError(f"NXmx: {what} {expected} images, {self.frames} were written")
+            if self._count is None:
+                self._write_scan(self.frames)
         except BaseException:
             self.abort()
             raise
         self._file = None
         self._stack.close()
+        if self._resumable:
+            os.replace(self.part_path, self.path)
 
     def abort(self) -> None:
-        """Stop and remove the unfinished file."""
+        """Stop: remove the unfinished file (a resumable writer keeps its .part file)."""
         if self._file is not None:
             self._file = None
-            self._stack.__exit__(RuntimeError, RuntimeError("aborted"), None)
+            if self._resumable:
+                self._stack.close()
+            else:
+                self._stack.__exit__(RuntimeError, RuntimeError("aborted"), None)
 
     def __enter__(self) -> "NXmxWriter":
         return self
@@ -271,6 +367,13 @@ class NXmxWriter:
             self.close()
         else:
             self.abort()
+
+
+def frame_sha256(frame) -> str:
+    """sha256 of a frame's pixels as an NXmx file stores them: the bytes of the array, little-endian,
+    C order (int32 counts for a series)."""
+    a = np.asarray(frame)
+    return hashlib.sha256(np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")).tobytes()).hexdigest()
 
 
 def write_nxmx(path, images, model: ExperimentModel, *, dtype=None, compression: bool = True) -> None:

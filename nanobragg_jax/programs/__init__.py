@@ -15,6 +15,8 @@ from nanobragg_jax.programs._executable_store import (
 from nanobragg_jax.programs._frame import FrameProgram as FrameProgram
 from nanobragg_jax.programs._frame import program_key as program_key
 from nanobragg_jax.programs._frame import render_frame as render_frame
+from nanobragg_jax.programs._panels import PanelFrameProgram as PanelFrameProgram
+from nanobragg_jax.programs._panels import panel_program_key as panel_program_key
 from nanobragg_jax.programs._panels import render_panel_frames as render_panel_frames
 from nanobragg_jax.programs._background_frame import background_model as background_model
 from nanobragg_jax.programs._background_frame import table_arrays as table_arrays

@@ -106,6 +106,11 @@ class FrameProgram:
 
         self._block = block
 
+    @property
+    def max_frames(self) -> int:
+        """Frames one `submit` renders at most: one per device."""
+        return len(self.devices)
+
     # --- one frame, any number of blocks (the CLI) ---------------------------------------------
     def _single_program(self, params, big, reload: bool = True):
         if self._single is None or not reload:

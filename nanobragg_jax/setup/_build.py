@@ -17,6 +17,7 @@ from nanobragg_jax.args import Settings
 from nanobragg_jax.constants import AVOGADRO, RTD
 from nanobragg_jax.errors import InputError
 from nanobragg_jax.io import (
+    read_expt,
     read_fdump,
     read_hkl,
     read_mat,
@@ -38,7 +39,8 @@ from nanobragg_jax.setup._model import (
     geometry_from_params,
     geometry_report,
 )
-from nanobragg_jax.setup._panels import attach_crystfel_geometry
+from nanobragg_jax.setup._dials_frame import experiment_list_path, settings_from_experiment
+from nanobragg_jax.setup._panels import attach_crystfel_geometry, attach_panels
 from nanobragg_jax.setup._random_orientation import random_misset
 
 _DUMP_WRITTEN = "writing dump file for next time: %s"
@@ -113,8 +115,9 @@ def _load_mask(s: Settings, workdir: str, fpixels: int, spixels: int):
     return (flat[: fpixels * spixels] != 0).reshape(spixels, fpixels)
 
 
-def _crystal_setup(s: Settings, workdir: str, rng: CRandom, sample_xyz, cache=None) -> dict:
-    """Cell, orientation (-mat), misset (given or drawn) and N from the crystal size, on the host."""
+def _crystal_setup(s: Settings, workdir: str, rng: CRandom, sample_xyz, cache=None, mat_recip=None) -> dict:
+    """Cell, orientation (-mat, or `mat_recip`: the rows a*, b*, c* in 1/A of an experiment list's
+    crystal), misset (given or drawn) and N from the crystal size, on the host."""
     user_cell = bool(s.user_cell)
     U, lines = None, []
     cell = _cell_from_settings(s) if user_cell else None
@@ -122,6 +125,7 @@ def _crystal_setup(s: Settings, workdir: str, rng: CRandom, sample_xyz, cache=No
         mat = np.asarray(_read(cache, read_mat, _path(workdir, s.matfilename)), dtype=np.float64)
         lines.append("reading %s" % s.matfilename)
         mat_recip = mat * (1e-10 / s.lambda0)  # C2: the A matrix includes the wavelength
+    if mat_recip is not None:
         if not user_cell:
             cell = xtal.cell_from_mat(mat_recip)
         U = xtal.orientation_from_mat(mat_recip, cell)
@@ -158,8 +162,17 @@ def build_experiment(settings: Settings, workdir: str = ".", *, file_cache: dict
     s = settings
     warnings = list(getattr(s, "warnings", []) or [])
     pre, post = [], []  # summary before / after the title line
+    listed = None
+    if s.experiment_file is not None:  # a DIALS experiment list in place of flags
+        experiments = _read(file_cache, read_expt, experiment_list_path(s, workdir))
+        listed = settings_from_experiment(s, experiments, s.experiment_file, s.experiment_image or 1)
+        s = listed.settings
+        warnings += listed.warnings
+        pre.append("geometry from the experiment list %s (image %d)" % (s.experiment_file,
+                                                                      s.experiment_image or 1))
+    mat_recip = None if listed is None else listed.mat_recip
 
-    if s.matfilename is None and s.cell_a == 0.0:
+    if s.matfilename is None and s.cell_a == 0.0 and mat_recip is None:
         raise InputError("no -mat file and no -cell given: the crystal is undefined")
     if s.pixel_size <= 0.0:
         raise InputError("-pixel must be positive, got %g mm" % (s.pixel_size * 1000))
@@ -198,7 +211,7 @@ def build_experiment(settings: Settings, workdir: str = ".", *, file_cache: dict
 
     # --- crystal (L1792-2070); the shared random stream starts with the misset draw
     rng = CRandom()
-    cryst = _crystal_setup(s, workdir, rng, (s.sample_x, sample_y, sample_z), file_cache)
+    cryst = _crystal_setup(s, workdir, rng, (s.sample_x, sample_y, sample_z), file_cache, mat_recip)
     N, xtalsize = cryst["N"], cryst["xtalsize"]
 
     # --- header geometry needs the final distance for the auto-oversample
@@ -290,6 +303,8 @@ def build_experiment(settings: Settings, workdir: str = ".", *, file_cache: dict
         exp, report, read_dump=s.hklfilename is None and table is not None)
     if s.geom_file is not None:  # a CrystFEL geometry file's panels replace the flags' detector
         exp = attach_crystfel_geometry(exp, _path(workdir, s.geom_file))
+    if listed is not None and listed.panels is not None:  # an experiment list's several panels
+        exp = attach_panels(exp, listed.panels, f"--experiment {s.experiment_file}")
     return exp
 
 

@@ -332,10 +332,7 @@ def attach_crystfel_geometry(exp, path: str):
             one detector: -mask (use bad regions), -trace_pixel, -curved_det.
     """
     s = exp.settings
-    if s.maskfilename is not None:
-        raise InputError("-mask cannot be combined with --geom: give bad regions in the geometry file")
-    if s.trace_pixel is not None:
-        raise InputError("-trace_pixel traces the flags' single detector; it is not available with --geom")
+    _refuse_single_panel_options(s, "--geom", "give bad regions in the geometry file")
     geom = read_crystfel_geometry(path)
     panels = geom.panels.transformed(crystfel_frame(exp.static.detector))
     warnings = list(geom.warnings)
@@ -347,3 +344,26 @@ def attach_crystfel_geometry(exp, path: str):
         warnings.append(f"--geom {path}: the file's wavelength ({geom.wavelength * 1e10:g} A) is not "
                         f"used; the beam's is -lambda/-energy's {s.lambda0 * 1e10:g} A")
     return with_panels(exp, panels, warnings=warnings)
+
+
+def _refuse_single_panel_options(s, option: str, mask_hint: str) -> None:
+    if s.maskfilename is not None:
+        raise InputError(f"-mask cannot be combined with {option}: {mask_hint}")
+    if s.trace_pixel is not None:
+        raise InputError(f"-trace_pixel traces the flags' single detector; it is not available with {option}")
+
+
+def attach_panels(exp, panels: PanelSet, option: str):
+    """`with_panels` for a panel set read from a file other than a CrystFEL geometry (a DIALS
+    experiment list with several panels), already in the lab frame.
+
+    Arguments:
+        exp: the Experiment built from the flags.  panels: the PanelSet.  option: the option that
+            gave it, for messages (`--experiment FILE`).
+    Returns:
+        the Experiment with the panels.
+    Raises:
+        InputError: -mask, -trace_pixel or -curved_det, which need the flags' one detector.
+    """
+    _refuse_single_panel_options(exp.settings, option, "a panel set has no single mask image")
+    return with_panels(exp, panels)
