@@ -272,15 +272,41 @@ def _get(d, key, path, where):
         raise InputError(f"experiment list {os.fspath(path)!r}: {where} has no {key!r}") from None
 
 
-def _hierarchy_is_flat(h) -> bool:
-    """True when every group of a dxtbx hierarchy has the identity frame (panels hold lab values)."""
-    if h is None or "panel" in h:
-        return True
-    frame = (tuple(h.get("fast_axis", (1, 0, 0))), tuple(h.get("slow_axis", (0, 1, 0))),
-             tuple(h.get("origin", (0, 0, 0))))
-    if not np.allclose(np.array(frame, dtype=float), [(1, 0, 0), (0, 1, 0), (0, 0, 0)], atol=1e-12):
-        return False
-    return all(_hierarchy_is_flat(c) for c in h.get("children", []))
+def _panel_frames(h, path) -> dict:
+    """panel index -> (R, t): the lab frame of the hierarchy group holding it (R: columns fast,
+    slow, normal; t: origin, mm), composed as dxtbx composes a detector hierarchy: a child's lab
+    frame is its parent's frame applied to its own local frame (R = R_parent R_local,
+    t = t_parent + R_parent origin_local).  A missing hierarchy is flat (identity)."""
+    out: dict = {}
+
+    def walk(node, R, t):
+        if "panel" in node:
+            out[int(node["panel"])] = (R, t)
+            return
+        f, s = (np.asarray(node.get(k, d), dtype=np.float64) for k, d in
+                (("fast_axis", (1.0, 0.0, 0.0)), ("slow_axis", (0.0, 1.0, 0.0))))
+        n = np.cross(f, s)
+        if not np.linalg.norm(n) > 0:
+            raise InputError(f"experiment list {os.fspath(path)!r}: a detector group with parallel axes")
+        local = np.column_stack([f, s, n / np.linalg.norm(n)])
+        origin = np.asarray(node.get("origin", (0.0, 0.0, 0.0)), dtype=np.float64)
+        for child in node.get("children", []):
+            walk(child, R @ local, t + R @ origin)
+
+    if h is not None:
+        walk(h, np.eye(3), np.zeros(3))
+    return out
+
+
+def _lab_panel(p: PanelModel, frame) -> PanelModel:
+    """A panel's local values (its hierarchy group's frame) in the lab frame."""
+    if frame is None:
+        return p
+    R, t = frame
+    if np.allclose(R, np.eye(3), rtol=0, atol=0) and not np.any(t):
+        return p
+    return dataclasses.replace(p, origin=_vec(t + R @ np.asarray(p.origin)), fast_axis=_vec(R @ np.asarray(p.fast_axis)),
+                               slow_axis=_vec(R @ np.asarray(p.slow_axis)))
 
 
 def _read_panel(p, path) -> PanelModel:
@@ -303,8 +329,9 @@ def read_expt(path) -> list:
     Returns:
         a list of ExperimentModel, one per experiment, in file order.
     Raises:
-        InputError: unreadable file, not JSON, not an experiment list, a missing model or key, a
-            goniometer with fixed or setting rotations, or a detector hierarchy that is not flat.
+        InputError: unreadable file, not JSON, not an experiment list, a missing model or key, or
+            a goniometer with fixed or setting rotations.  A detector hierarchy (dxtbx's groups,
+            e.g. an imported NXmx file's modules) is composed: the panels are in the lab frame.
     """
     text = read_input_text(path, "experiment list")
     try:
@@ -332,10 +359,9 @@ def read_expt(path) -> list:
                          polarization_normal=_vec(b.get("polarization_normal", (0.0, 1.0, 0.0))),
                          polarization_fraction=float(b.get("polarization_fraction", 0.5)))
         det = model(e, "detector")
-        if not _hierarchy_is_flat(det.get("hierarchy")):
-            raise InputError(f"experiment list {os.fspath(path)!r}: a detector hierarchy with moved "
-                             "groups is not supported (only flat detectors)")
-        panels = tuple(_read_panel(p, path) for p in _get(det, "panels", path, "the detector"))
+        frames = _panel_frames(det.get("hierarchy"), path)
+        panels = tuple(_lab_panel(_read_panel(p, path), frames.get(k))
+                       for k, p in enumerate(_get(det, "panels", path, "the detector")))
         g = model(e, "goniometer", required=False)
         gonio = None
         if g is not None:
