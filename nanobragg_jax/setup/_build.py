@@ -40,7 +40,7 @@ from nanobragg_jax.setup._model import (
     geometry_report,
 )
 from nanobragg_jax.setup._dials_frame import experiment_list_path, settings_from_experiment
-from nanobragg_jax.setup._panels import attach_crystfel_geometry, attach_panels
+from nanobragg_jax.setup._panels import attach_crystfel_geometry, attach_panels, refuse_single_panel_options
 from nanobragg_jax.setup._random_orientation import random_misset
 
 _DUMP_WRITTEN = "writing dump file for next time: %s"
@@ -171,6 +171,8 @@ def build_experiment(settings: Settings, workdir: str = ".", *, file_cache: dict
         pre.append("geometry from the experiment list %s (image %d)" % (s.experiment_file,
                                                                       s.experiment_image or 1))
     mat_recip = None if listed is None else listed.mat_recip
+    if s.geom_file is not None or (listed is not None and listed.panels is not None):  # before -mask is read
+        refuse_single_panel_options(s, "--geom" if s.geom_file else f"--experiment {s.experiment_file}")
 
     if s.matfilename is None and s.cell_a == 0.0 and mat_recip is None:
         raise InputError("no -mat file and no -cell given: the crystal is undefined")

@@ -332,7 +332,7 @@ def attach_crystfel_geometry(exp, path: str):
             one detector: -mask (use bad regions), -trace_pixel, -curved_det.
     """
     s = exp.settings
-    _refuse_single_panel_options(s, "--geom", "give bad regions in the geometry file")
+    refuse_single_panel_options(s, "--geom")
     geom = read_crystfel_geometry(path)
     panels = geom.panels.transformed(crystfel_frame(exp.static.detector))
     warnings = list(geom.warnings)
@@ -346,9 +346,12 @@ def attach_crystfel_geometry(exp, path: str):
     return with_panels(exp, panels, warnings=warnings)
 
 
-def _refuse_single_panel_options(s, option: str, mask_hint: str) -> None:
+def refuse_single_panel_options(s, option: str) -> None:
+    """InputError for the options that need the flags' one detector: -mask, -trace_pixel."""
     if s.maskfilename is not None:
-        raise InputError(f"-mask cannot be combined with {option}: {mask_hint}")
+        hint = ("give bad regions in the geometry file" if option == "--geom"
+                else "a panel set has no single mask image")
+        raise InputError(f"-mask cannot be combined with {option}: {hint}")
     if s.trace_pixel is not None:
         raise InputError(f"-trace_pixel traces the flags' single detector; it is not available with {option}")
 
@@ -365,5 +368,5 @@ def attach_panels(exp, panels: PanelSet, option: str):
     Raises:
         InputError: -mask, -trace_pixel or -curved_det, which need the flags' one detector.
     """
-    _refuse_single_panel_options(exp.settings, option, "a panel set has no single mask image")
+    refuse_single_panel_options(exp.settings, option)
     return with_panels(exp, panels)
