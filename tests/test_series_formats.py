@@ -8,7 +8,6 @@ import os
 
 import numpy as np
 import pytest
-
 from conftest import INPUTS
 from test_series import BASE, manifest, series
 

@@ -101,7 +101,7 @@ class SeriesFile:
         self.writer.abort()
 
 
-def series_experiments(exp, template, kind: str, frames: List[dict]) -> List[ExperimentModel]:
+def series_experiments(exp, template, kind: str, frames: list[dict]) -> list[ExperimentModel]:
     """The true experiment of a finished series, as dxtbx models referring to its files.
 
     A rotation sweep is one experiment whose scan has every frame (frame i is image i of the
@@ -120,7 +120,7 @@ def series_experiments(exp, template, kind: str, frames: List[dict]) -> List[Exp
     if kind == "sweep" and sweep.scan is not None:
         return [sweep.with_images(template.path(frames[0]["index"]), single_file=single_file)]
     one = stored_model(exp, template, 1)
-    out: List[ExperimentModel] = []
+    out: list[ExperimentModel] = []
     for f in frames:
         i = int(f["index"])
         beam = dataclasses.replace(one.beam, wavelength=float(f["params"]["lambda"]))
@@ -137,7 +137,7 @@ def series_experiments(exp, template, kind: str, frames: List[dict]) -> List[Exp
     return out
 
 
-def write_series_expt(path: Optional[str], exp, template, kind: str, frames: List[dict]) -> None:
+def write_series_expt(path: Optional[str], exp, template, kind: str, frames: list[dict]) -> None:
     """`--expt FILE` of a series (series_experiments), written atomically; nothing when path is None."""
     if path is not None:
         write_expt(path, series_experiments(exp, template, kind, frames))

@@ -30,14 +30,15 @@ from typing import Optional
 
 import numpy as np
 
+from nanobragg_jax import io as models  # dxtbx's models (io/_expt.py)
 from nanobragg_jax.args import Settings
 from nanobragg_jax.constants import RTD
 from nanobragg_jax.errors import InputError
-from nanobragg_jax import io as models  # dxtbx's models (io/_expt.py)
 from nanobragg_jax.panels import PanelSet, make_panel
 from nanobragg_jax.setup import _crystal as xtal
 from nanobragg_jax.setup._experiment import Experiment
 from nanobragg_jax.setup._model import cell_radians, geometry_report
+from nanobragg_jax.setup._panels import OVERRIDDEN_DETECTOR_FLAGS, given_flags
 from nanobragg_jax.setup._sampling import resolve_phi
 from nanobragg_jax.vectors import rotate_about_axis
 
@@ -168,16 +169,8 @@ def experiment_model(exp: Experiment, params: Optional[dict] = None, *, frames: 
 # Settings fields the experiment list sets, and the flag a user sets each with (for the warning).
 _BEAM_FLAGS = {"lambda0": "-lambda", "beam_vector": "-beam_vector", "polar_vector": "-polar_vector",
                "polarization": "-polar", "spindle_vector": "-spindle_axis"}
-_DETECTOR_FLAGS = {
-    "distance": "-distance", "close_distance": "-close_distance", "Xbeam": "-Xbeam", "Ybeam": "-Ybeam",
-    "Xclose": "-Xclose", "Yclose": "-Yclose", "ORGX": "-ORGX", "ORGY": "-ORGY",
-    "detector_rotx": "-detector_rotx", "detector_roty": "-detector_roty", "detector_rotz": "-detector_rotz",
-    "detector_twotheta": "-twotheta", "pixel_size": "-pixel", "fpixels": "-detpixels",
-    "spixels": "-detpixels", "detsize_f": "-detsize", "detsize_s": "-detsize",
-    "fdet_vector": "-fdet_vector", "sdet_vector": "-sdet_vector", "odet_vector": "-odet_vector",
-    "pix0_vector": "-pix0_vector", "twotheta_axis": "-twotheta_axis", "detector_pivot": "-pivot",
-    "detector_thick": "-detector_thick", "detector_mu": "-detector_abs", "curved_detector": "-curved_det",
-}
+_DETECTOR_FLAGS = {**OVERRIDDEN_DETECTOR_FLAGS, "detector_pivot": "-pivot", "detector_thick": "-detector_thick",
+                   "detector_mu": "-detector_abs", "curved_detector": "-curved_det"}
 _SCAN_FLAGS = {"phi0": "-phi", "osc": "-osc", "phistep": "-phistep", "phisteps": "-phisteps"}
 _CRYSTAL_FLAGS = {"user_cell": "-cell", "matfilename": "-mat", "misset": "-misset",
                   "misset_random": "-misset random"}
@@ -225,18 +218,6 @@ def _exactly_unit(v: np.ndarray) -> tuple:
     return tuple(float(x) for x in u)
 
 
-def _given(settings: Settings, fields: dict) -> list:
-    """The flags of `fields` whose Settings values differ from nanoBragg's defaults (given by the user)."""
-    default = Settings()
-    out = []
-    for field, flag in fields.items():
-        a, b = getattr(settings, field), getattr(default, field)
-        same = a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
-        if not same and flag not in out:
-            out.append(flag)
-    return out
-
-
 def settings_from_experiment(settings: Settings, experiments, path: str, image: int = 1) -> ExperimentInput:
     """The flags' settings with a DIALS experiment list's geometry in their place (--experiment).
 
@@ -273,7 +254,7 @@ def settings_from_experiment(settings: Settings, experiments, path: str, image: 
     detector = {k: v for k, v in _DETECTOR_FLAGS.items()
                 if k != "detector_pivot" or s.beam_convention == "custom"}  # conventions set the pivot
     scan = _SCAN_FLAGS if e.scan is None else {k: _SCAN_FLAGS[k] for k in ("phi0", "osc")}  # steps are kept
-    overridden = _given(s, {**_BEAM_FLAGS, **detector, **scan,
+    overridden = given_flags(s, {**_BEAM_FLAGS, **detector, **scan,
                             **(_CRYSTAL_FLAGS if e.crystal is not None else {})})
     if s.beam_convention not in ("mosflm", "custom"):
         overridden.insert(0, f"-{s.beam_convention}")

@@ -34,7 +34,7 @@ from nanobragg_jax.vectors import cross, dot, rotate_xyz, unitize
 FLAG_DETECTOR_PARAMS = ("distance", "close_distance", "beam_center", "close_center", "detector_rot",
                         "twotheta")
 # Settings of the flags' detector that a panel set overrides, and the flag that sets each.
-_OVERRIDDEN = {
+OVERRIDDEN_DETECTOR_FLAGS = _OVERRIDDEN = {
     "distance": "-distance", "close_distance": "-close_distance", "Xbeam": "-Xbeam",
     "Ybeam": "-Ybeam", "Xclose": "-Xclose", "Yclose": "-Yclose", "ORGX": "-ORGX", "ORGY": "-ORGY",
     "detector_rotx": "-detector_rotx", "detector_roty": "-detector_roty",
@@ -304,18 +304,24 @@ def panel_header(exp, k: int) -> dict:
         phi_deg=s.phi0 * RTD, osc_range_deg=exp.static.phi.range * RTD, twotheta_deg=0.0)
 
 
-def _overridden_flags(settings) -> list:
-    """The detector flags the user gave (values differing from nanoBragg's defaults)."""
+def given_flags(settings, fields: dict) -> list:
+    """The flags of `fields` (Settings field -> flag) whose values differ from nanoBragg's
+    defaults, i.e. that the user gave, each once, in the order of `fields`."""
     from nanobragg_jax.args import Settings
 
     default = Settings()
     out = []
-    for field, flag in _OVERRIDDEN.items():
+    for field, flag in fields.items():
         a, b = getattr(settings, field), getattr(default, field)
         same = a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
         if not same and flag not in out:
             out.append(flag)
     return out
+
+
+def _overridden_flags(settings) -> list:
+    """The detector flags the user gave (values differing from nanoBragg's defaults)."""
+    return given_flags(settings, _OVERRIDDEN)
 
 
 def attach_crystfel_geometry(exp, path: str):
