@@ -75,6 +75,23 @@ def test_image_k_of_the_scan(tmp_path):
     assert m.scan.num_images == 1 and m.scan.oscillation == pytest.approx((4.0, 1.0), abs=1e-12)
 
 
+def test_a_scan_of_negative_width_turns_about_the_reversed_axis(tmp_path):
+    """dxtbx allows a negative oscillation width; C reads a negative -osc as "not given".  The
+    list with axis +x and images from -10 deg by +1 deg renders what axis -x from +10 by -1 renders."""
+    d = json.loads(TT15.read_text())
+    d["scan"][0]["oscillation"] = [-10.0, 1.0]
+    (tmp_path / "up.expt").write_text(json.dumps(d))
+    d["scan"][0]["oscillation"] = [10.0, -1.0]
+    d["goniometer"][0]["rotation_axis"] = [-1.0, 0.0, 0.0]
+    (tmp_path / "down.expt").write_text(json.dumps(d))
+    common = "-default_F 100 -N 5 -oversample 1 -phisteps 2 -roi 180 211 300 331"
+    d["goniometer"][0]["rotation_axis"] = [1.0, 0.0, 0.0]  # the same numbers about +x: another image
+    (tmp_path / "other.expt").write_text(json.dumps(d))
+    up, down, other = (api.from_cli(f"--experiment {tmp_path}/{n}.expt {common}") for n in ("up", "down", "other"))
+    a, b, c = (np.asarray(api.simulate(e)) for e in (up, down, other))
+    assert np.abs(a - b).max() <= 1e-12 * a.max() and np.abs(a - c).max() > 0.1 * a.max()
+
+
 # --- the --expt of a run, fed back ---------------------------------------------------------------------
 RUN = ("-mosflm -twotheta 10 -detector_rotz 3 -Xbeam 7 -Ybeam 6.5 -cell 50 60 70 85 95 105 -misset 10 20 30 "
        "-lambda 1.1 -polar 0.9 -distance 90 -detpixels_f 48 -detpixels_s 40 -pixel 0.3 -phi 5 -osc 0.6")

@@ -238,7 +238,8 @@ def settings_from_experiment(settings: Settings, experiments, path: str, image: 
         (0-based) of [start, width] is rendered with -osc width and -phi start + k width +
         width/2 - (phisteps - 1) phistep/2 (phisteps, phistep by C's rule from -osc and the
         flags' -phistep/-phisteps), the inverse of `scan_angles`; a still with -phi 0 and no
-        oscillation.  The crystal, when present, is the -mat orientation rows (Q A)^T.
+        oscillation; a scan of negative width turns the other way about the reversed axis.  The
+        crystal, when present, is the -mat orientation rows (Q A)^T.
     Raises:
         InputError: no image `image`, no panel, non-square pixels, panels of different sensors,
             a beam of zero length, a list whose polarization normal lies along the beam.
@@ -268,7 +269,10 @@ def settings_from_experiment(settings: Settings, experiments, path: str, image: 
     if not np.linalg.norm(vert) > 1e-12:
         raise InputError(f"{where}: the polarization normal lies along the beam")
     polar = np.cross(vert, beam)
-    axis = (0.0, 0.0, 1.0) if e.goniometer is None else tuple(Q @ np.asarray(e.goniometer.rotation_axis))
+    axis = np.array([0.0, 0.0, 1.0]) if e.goniometer is None else Q @ np.asarray(e.goniometer.rotation_axis)
+    scan = None if e.scan is None else tuple(float(x) for x in e.scan.oscillation)
+    if scan is not None and scan[1] < 0:  # C reads a negative -osc as "not given": turn the axis instead
+        axis, scan = -axis, (-scan[0], -scan[1])
     change = dict(beam_convention="custom", lambda0=float(e.beam.wavelength) * 1e-10,
                   beam_vector=tuple(float(x) for x in beam),
                   polar_vector=tuple(float(x) for x in polar / np.linalg.norm(polar)),
@@ -309,7 +313,7 @@ def settings_from_experiment(settings: Settings, experiments, path: str, image: 
     if e.scan is None:  # a still: the crystal as given, no rotation
         change.update(phi0=0.0, osc=0.0, phistep=-1.0, phisteps=1)
     else:
-        start, width = (float(x) for x in e.scan.oscillation)
+        start, width = scan
         phi = resolve_phi(width / RTD, s.phistep, s.phisteps)
         phi0 = start + k * width + width / 2.0 - (phi.steps - 1) * (phi.step * RTD) / 2.0
         change.update(phi0=phi0 / RTD, osc=width / RTD)
