@@ -184,9 +184,7 @@ def _render(settings, store: Optional[str]) -> int:
     if s.out_file is not None:  # what a detector reports: counts without the ADC offset
         from nanobragg_jax.datasets import detector_counts
 
-        detector = (out.response[0] if out.response is not None
-                    else out.noise[0] if out.noise is not None else out.ints)
-        counts = detector_counts(detector, s.adc_offset)
+        counts = detector_counts(out.detector_image(), s.adc_offset)
 
     print()
     print(f"solid angle subtended by detector = {g(omega)} steradian ( {g(100 * omega / 4 / math.pi)}% sphere)")
@@ -203,7 +201,9 @@ def _render(settings, store: Optional[str]) -> int:
         write_pgm(s.pgmfilename, out.pgm[0], out.pgm[1])
     if out.response is not None:
         print("\n".join(out.response_lines))
-        _write_response(s.noisefilename, out.response, exp.header)
+        pixels, bits = out.response
+        print(f"writing {s.noisefilename} as {bits // 8}-byte integers")
+        write_smv(s.noisefilename, pixels, exp.header)
     if out.noise is not None:
         image, overloads, photons = out.noise
         print(noise_summary_line(photons, overloads))
@@ -295,18 +295,6 @@ def _add_background(exp, img, store):
     print(f"added the amorphous background of {background_table(exp.settings)[0]}: "
           f"max {float(bg.max()):g} photons/pixel")
     return img + bg
-
-
-def _write_response(path, response, header):
-    """The detector-response noise image with nanoBragg's header (TYPE follows --bits)."""
-    from nanobragg_jax.io import atomic_write_bytes, format_smv_header
-
-    pixels, bits = response
-    fields = dict(header)
-    if bits == 32:
-        fields["TYPE"] = "long_integer"
-    print(f"writing {path} as {bits // 8}-byte integers")
-    atomic_write_bytes(path, format_smv_header(fields) + pixels.astype("<u%d" % (bits // 8)).tobytes())
 
 
 def _processing_model(s, exp):

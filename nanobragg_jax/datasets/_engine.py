@@ -119,7 +119,7 @@ class FrameMaker:
                 stats.update(photons=[n[2] for n in products.noise], overloads=[int(n[1]) for n in products.noise])
         else:
             products = frame_products(exp, img, pgm=False)
-            images = [products.noise[0] if products.noise is not None else products.ints]
+            images = [products.detector_image()]
             st = products.stats
             stats = {"max_I": st.max_I, "mean": st.mean, "rms": st.rms, "rmsd": st.rmsd,
                      "intfile_scale": products.int_scale}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import List, Optional
+from typing import Optional
 
 from nanobragg_jax.errors import InputError
 from nanobragg_jax.io import (

@@ -42,6 +42,13 @@ class FrameProducts:
     response_lines: list = dataclasses.field(default_factory=list)
     warnings: list = dataclasses.field(default_factory=list)
 
+    def detector_image(self) -> np.ndarray:
+        """What the detector reports: the detector response's noise image, else the noise image,
+        else (-nonoise) the int image."""
+        if self.response is not None:
+            return self.response[0]
+        return self.noise[0] if self.noise is not None else self.ints
+
 
 def frame_products(exp, img: np.ndarray, *, pgm: Optional[bool] = None) -> FrameProducts:
     """C's statistics, int image, PGM and noise image of `img` for the experiment `exp`.

@@ -149,16 +149,23 @@ def smv_header_fields(*, fpixels, spixels, pixel_size_mm, distance_mm, wavelengt
 
 
 def smv_bytes(data_uint16: np.ndarray, fields: Mapping) -> bytes:
-    """Header plus little-endian pixels; checks the image shape against SIZE1/SIZE2."""
+    """Header plus little-endian pixels; checks the image shape against SIZE1/SIZE2.
+
+    uint16 pixels are C's unsigned_short images; uint32 pixels (noisify -bits 32) are written with
+    TYPE=long_integer, as noisify writes them."""
     data = np.asarray(data_uint16)
     if data.ndim != 2:
         raise ValueError(f"SMV data must be 2-D (slow, fast), got shape {data.shape}")
     size = (fields.get("SIZE2"), fields.get("SIZE1"))
     if None not in size and tuple(int(v) for v in size) != data.shape:
         raise ValueError(f"SMV data shape {data.shape} does not match SIZE2, SIZE1 = {size}")
-    if data.dtype != np.uint16:
-        raise ValueError(f"SMV data must be uint16, got {data.dtype}")
-    return format_smv_header(fields) + np.ascontiguousarray(data, dtype="<u2").tobytes()
+    if data.dtype == np.uint32:
+        fields, code = {**fields, "TYPE": "long_integer"}, "<u4"
+    elif data.dtype == np.uint16:
+        code = "<u2"
+    else:
+        raise ValueError(f"SMV data must be uint16 or uint32, got {data.dtype}")
+    return format_smv_header(fields) + np.ascontiguousarray(data, dtype=code).tobytes()
 
 
 def write_smv(path, data_uint16: np.ndarray, fields: Mapping) -> None:
