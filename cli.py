@@ -108,6 +108,19 @@ def run(argv: List[str]) -> int:
     except KeyboardInterrupt:
         print("nanobragg: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if _out_of_memory(exc):
+            first = " ".join(str(exc).split("\n")[0].split())
+            return _error(f"out of memory while rendering ({first}); lower --chunk-rows, or the sampling "
+                          "(-oversample, -phisteps, -mosaic_dom) or the detector size")
+        raise
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """A host out-of-memory error, or XLA's RESOURCE_EXHAUSTED from the runtime."""
+    if isinstance(exc, MemoryError):
+        return True
+    return type(exc).__name__ in ("JaxRuntimeError", "XlaRuntimeError") and "RESOURCE_EXHAUSTED" in str(exc)
 
 
 def cache_dir() -> str:
@@ -137,6 +150,19 @@ def _configure_jax(settings) -> None:
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 
 
+def _check_cost(exp, settings) -> list:
+    """The cost estimate of the render (setup.check_render_cost), at this backend's speed."""
+    import jax
+
+    from nanobragg_jax.layout import NS_PER_SAMPLE_ACCELERATOR
+    from nanobragg_jax.setup import check_render_cost
+
+    if jax.default_backend() == "cpu":
+        return check_render_cost(exp, max_hours=settings.max_hours)
+    return check_render_cost(exp, max_hours=settings.max_hours, cores=1, memory=None,
+                             ns_per_sample=NS_PER_SAMPLE_ACCELERATOR)
+
+
 class _Progress:
     """C's progress meter: '<n>% done' lines as rows are finished."""
 
@@ -162,9 +188,10 @@ def _render(settings) -> int:
 
     s = settings
     exp = build_experiment(s, workdir=".")
+    cost_warnings = _check_cost(exp, s)  # refuses (InputError) before anything is written
     write_structure_factor_dump(exp)  # C writes it while reading -hkl (Fdump.bin)
     print("\n".join(exp.summary))
-    warnings = list(exp.warnings)
+    warnings = list(exp.warnings) + cost_warnings
     over = header_overflow(exp.header)
     if over:  # the int image is always written
         warnings.append(f"the SMV header is {512 + over} bytes, past its HEADER_BYTES=512, so readers "

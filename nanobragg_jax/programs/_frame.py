@@ -96,8 +96,8 @@ def render_frame(exp, *, chunk_rows: Optional[int] = None, blocks: int = 1,
 
     try:
         return run(reload=True)
-    except jax.errors.JaxRuntimeError:
-        if cache_dir is None:
+    except jax.errors.JaxRuntimeError as exc:
+        if cache_dir is None or "RESOURCE_EXHAUSTED" in str(exc):
             raise
         # A stored executable that loads but cannot run (e.g. written by a JAX that kept it
         # incomplete): compile afresh and replace it.  Progress lines may repeat.

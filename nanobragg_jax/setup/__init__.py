@@ -12,6 +12,8 @@ from nanobragg_jax.setup._build import build_experiment as build_experiment
 from nanobragg_jax.setup._build import (
     write_structure_factor_dump as write_structure_factor_dump,
 )
+from nanobragg_jax.setup._cost import available_memory as available_memory
+from nanobragg_jax.setup._cost import check_render_cost as check_render_cost
 from nanobragg_jax.setup._experiment import Experiment as Experiment
 from nanobragg_jax.setup._experiment import SetupStatic as SetupStatic
 from nanobragg_jax.setup._model import build_model as build_model
