@@ -145,11 +145,11 @@ def position_block(layout: Layout, rows: int, budget: int = DEFAULT_SAMPLE_BUDGE
 
 
 # The cost model behind `render_cost` (bench/bench_memory.py measures it; bench/RESULTS.md).
-# Bytes of the Python + JAX runtime before any array (CPU).
-RUNTIME_BYTES = 400 << 20
+# Bytes of the CLI's Python + JAX runtime with a loaded program (CPU; 190-200 MB measured).
+RUNTIME_BYTES = 200 << 20
 # Bytes per image pixel over a whole CLI run: the kernel's rows, the float32 frame, its host copy,
-# the statistics, the int (and noise) images.
-BYTES_PER_PIXEL = 40
+# the statistics, the int (and noise) images (the Pilatus frame: 0.57 GB for 6.2 M pixels).
+BYTES_PER_PIXEL = 48
 # Live bytes per element of one pass (geometry, scattering vectors, masks, a sample's
 # intermediates), and per kept term (the term, its flag and the scan's buffer) when B > 1.
 BYTES_PER_LANE = 400
