@@ -3,7 +3,8 @@ domains x phi steps on 64x64, and reverse-mode gradients through highly oversamp
 one row's samples pass the budget (`layout.DEFAULT_SAMPLE_BUDGET`) the kernel cuts them into blocks,
 so the peak RSS column should go flat.
 
-    python bench/bench_memory.py [--c-binary PATH] [--repeats 1] [--sweeps oversample samples grad big]
+    python bench/bench_memory.py [--c-binary PATH] [--sweeps oversample samples grad big]
+                                 [--oversamples 1 10 ...] [--cli CMD]
 
 Every row runs in a fresh child process (its own peak RSS, measured by /usr/bin/time, which includes
 the ~0.2 GB of the Python + JAX runtime).  CLI rows (`oversample`, `samples`, `big`) run the whole `nanobragg`
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import pathlib
+import shlex
 import shutil
 import sys
 import tempfile
@@ -38,11 +40,11 @@ GRAD_OVERSAMPLES = (1, 10, 100, 300, 1000)
 BIG = "-default_F 100 -cell 50 50 50 90 90 90 -N 200 -detpixels 32 -distance 1"
 
 
-def cases(sweeps) -> list:
+def cases(sweeps, oversamples=OVERSAMPLES) -> list:
     """(sweep, label, argv) of every row."""
     out = []
     if "oversample" in sweeps:
-        out += [("oversample", f"os {n}", f"{SMALL} -oversample {n}") for n in OVERSAMPLES]
+        out += [("oversample", f"os {n}", f"{SMALL} -oversample {n}") for n in oversamples]
     if "samples" in sweeps:
         out += [("samples", f"{d} dom x {p} phi", f"{MOSAIC} -mosaic_dom {d} -phisteps {p}") for d, p in SAMPLES]
     if "grad" in sweeps:
@@ -103,9 +105,9 @@ def measured(cmd, cwd, env=None) -> tuple:
         return wall, int(f.read().split()[-1]) / 1024, out
 
 
-def cli_row(argv: str, cache: str) -> tuple:
+def cli_row(argv: str, cache: str, cli: list) -> tuple:
     """(wall s, peak RSS MB) of a warm CLI run."""
-    cmd = C.nanobragg_cmd() + argv.split() + ["-nonoise", "-nopgm", "-noprogress"]
+    cmd = cli + argv.split() + ["-nonoise", "-nopgm", "-noprogress"]
     env = dict(os.environ, NANOBRAGG_CACHE_DIR=cache)
     with tempfile.TemporaryDirectory() as tmp:
         C.run_child(cmd, tmp, env)  # cold: compiles and stores the program
@@ -124,7 +126,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sweeps", nargs="+", default=["oversample", "samples", "grad"],
                     choices=["oversample", "samples", "grad", "big"])
+    ap.add_argument("--oversamples", type=int, nargs="+", default=list(OVERSAMPLES))
     ap.add_argument("--c-binary", default=None)
+    ap.add_argument("--cli", default=None, help="the command to time instead of nanobragg (e.g. another "
+                    "checkout: 'env PYTHONPATH=DIR python DIR/cli.py'); the estimate columns stay this one's")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -137,7 +142,7 @@ def main() -> None:
     print(f"{'case':<22} {'pixel-samples':>13} {'rows':>4} {'block':>6} {'est s':>7} {'est MB':>7} "
           f"{'wall s':>7} {'peak MB':>8} {'C1 s':>6} {'C2 s':>6} {'C MB':>5}")
     with tempfile.TemporaryDirectory() as cache:
-        for sweep, label, argv in cases(args.sweeps):
+        for sweep, label, argv in cases(args.sweeps, args.oversamples):
             samples, est_s, est_mb, rows, block = estimate(argv)
             c = ["-", "-", "-"]
             try:
@@ -148,7 +153,7 @@ def main() -> None:
                     wall = r["run_s"]
                     label += "" if r["finite"] else " (NaN!)"
                 else:
-                    wall, rss = cli_row(argv, cache)
+                    wall, rss = cli_row(argv, cache, shlex.split(args.cli) if args.cli else C.nanobragg_cmd())
                     if binary:
                         c1, crss = c_row(binary, argv, 1)
                         c2, _ = c_row(binary, argv, 2)

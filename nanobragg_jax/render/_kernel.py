@@ -250,7 +250,9 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int, checkpoint: b
     polar_pixel = jnp.ones((P,), dt)
     if not L.nopolar and not L.oversample_polar:
         # C A3: the first sample (sub-pixel, source) that survives dmin sets polar.
-        pol = ph.polarization_factor(beam.kahn, inc[src_first], jnp.stack([x[0] for x in d_one], axis=-1),
+        # (without dmin every pixel's first sample is its first sub-pixel with the first source)
+        incident = inc[src_first] if L.use_dmin else inc[0]
+        pol = ph.polarization_factor(beam.kahn, incident, jnp.stack([x[0] for x in d_one], axis=-1),
                                      beam.polar_vector)
         polar_pixel = jnp.where(pixel_reached, pol, 0.0).astype(dt)
 
@@ -281,6 +283,13 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int, checkpoint: b
         """What block b's positions give every source: geometry and the per-position factors."""
         q, valid, (d, airpath, layer) = geometry_of(b)
         blk = {"q": q, "d": d, "base": active[None, :] & valid}
+        # The chunk's first evaluation, if this block holds it: its Miller indices from the carried
+        # vectors and the scattering vector of this block's own geometry.
+        j = jnp.clip(qs0 // S - b * B, 0, B - 1)
+        s0 = jnp.stack([lax.dynamic_index_in_dim(lax.dynamic_index_in_dim(x, j, keepdims=False), p0,
+                                                 keepdims=False) for x in d])
+        s_first = ((s0 - inc[qs0 % S]) / lam[qs0 % S]).astype(dt)  # (3,)
+        blk["hkl_first"] = jnp.stack(_miller(s_first, cells_first), axis=-1)  # (FM, 3)
         if L.oversample_thick:
             blk["capture"] = capture_fraction(model, d, layer).astype(dt)
         if L.oversample_omega:
@@ -293,8 +302,8 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int, checkpoint: b
         element and stop it vectorising)."""
         sc = scattering(blk["d"], src)
         qs = blk["q"] * S + src
-        pos = {"s": [x.astype(dt) for x in sc], "reach": reached(sc, blk["base"]),
-               "first": first_pixel & (qs == qs0), "k0": qs * FM}
+        pos = {"s": jnp.stack(sc).astype(dt), "reach": reached(sc, blk["base"]),
+               "first": first_pixel & (qs == qs0), "k0": qs * FM, "hkl_first": blk["hkl_first"]}
         if L.oversample_thick:
             pos["capture"] = blk["capture"]
         if L.oversample_polar:
@@ -305,15 +314,9 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int, checkpoint: b
         return pos
 
     def miller(pos, fm):
-        # The chunk's first evaluation takes the carried vectors: the cell is swapped in that one
-        # lane, and the indices come from the same multiply-adds as every other sample's (a
-        # separately computed triple can differ in the last bit, XLA contracting multiply-adds
-        # into FMAs differently in different fusions).
-        cell = lax.dynamic_index_in_dim(cells, fm, keepdims=False)
-        cell_first = lax.dynamic_index_in_dim(cells_first, fm, keepdims=False)
-        first, sv = pos["first"], pos["s"]
-        c = [[jnp.where(first, cell_first[j, i], cell[j, i]) for i in range(3)] for j in range(3)]
-        return [sv[0] * c[j][0] + sv[1] * c[j][1] + sv[2] * c[j][2] for j in range(3)]
+        hkl = _miller(pos["s"], lax.dynamic_index_in_dim(cells, fm, keepdims=False))
+        sub = lax.dynamic_index_in_dim(pos["hkl_first"], fm, keepdims=False)  # (3,)
+        return [jnp.where(pos["first"], sub[j], hkl[j]) for j in range(3)]
 
     def walk(step, init, finish=None, block_init=None):
         """C's loops: blocks of positions -> source -> (phi, domain); step(pos, fm, acc) -> acc,
