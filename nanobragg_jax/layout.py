@@ -86,6 +86,9 @@ def as_dtype(layout: Layout):
 # Elements of size (pixels x samples) one chunk may hold; sets the rows per chunk, and the blocks
 # of samples when one row holds more.
 DEFAULT_SAMPLE_BUDGET = 1 << 21
+# Lane-samples whose reverse-mode residuals (~100 values each) one checkpointed block of samples
+# may hold: with `checkpoint`, runs of positions, sources and phi/domain steps are cut to this.
+GRAD_SAMPLE_BUDGET = 1 << 17
 # The kernel's pixel axis is padded to a multiple of this (the widest SIMD vector, in float32
 # lanes): XLA's CPU loops vectorise (and run several times faster) only then.
 PIXEL_ALIGN = 16

@@ -106,6 +106,35 @@ def test_gradient_through_blocks_equals_unblocked(tmp_path, monkeypatch):
                                    err_msg=key)
 
 
+def test_checkpointed_runs_of_sources_and_phi_steps(tmp_path, monkeypatch):
+    """With a tiny budget the backward pass recomputes runs of sources and of (phi, domain) steps,
+    the last run short (5 steps in runs of 2); image and gradient are unchanged."""
+    from nanobragg_jax.api import params
+    from nanobragg_jax.render import _kernel, render
+    from nanobragg_jax.setup import build_model
+
+    exp = experiment(BASE.replace("-phisteps 2", "-phisteps 5").replace("-mosaic_dom 2", "-mosaic_dom 1"),
+                     tmp_path, monkeypatch)
+    L = exp.layout
+    assert (L.sources, L.phisteps * L.mosaic_domains) == (2, 5)
+    w = jnp.asarray(np.random.default_rng(2).random((L.spixels, L.fpixels)))
+
+    def loss(positions, rows):
+        return lambda p: jnp.sum(render(build_model(exp, p), chunk_rows=rows, checkpoint=True,
+                                        positions=positions) * w)
+
+    p = params(exp)
+    ref_img = np.asarray(render(build_model(exp, p), positions=layout.positions_per_pixel(L)))
+    ref = jax.jit(jax.grad(loss(layout.positions_per_pixel(L), None)))(p)
+    monkeypatch.setattr(_kernel, "GRAD_SAMPLE_BUDGET", 2 * 80)  # 7 rows: 80 lanes, runs of 2 steps
+    np.testing.assert_array_equal(np.asarray(render(build_model(exp, p), chunk_rows=7, checkpoint=True,
+                                                    positions=1)), ref_img)
+    got = jax.jit(jax.grad(loss(1, 7)))(p)
+    for key in ref:
+        np.testing.assert_allclose(np.asarray(got[key]), np.asarray(ref[key]), rtol=1e-10, atol=1e-300,
+                                   err_msg=key)
+
+
 def test_oversample_2000_matches_c(tmp_path, monkeypatch):
     """16 M sub-pixel samples on 4x4 pixels (the issue's case) against nanoBragg.c, pixel by pixel."""
     from test_parity import assert_parity

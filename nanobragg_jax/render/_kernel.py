@@ -4,7 +4,9 @@ Loop order and accumulation follow nanoBragg.c's pixel loop (L2643-3071, c-behav
 pixel -> detector layer -> sub-pixel (slow, fast) -> source -> phi step -> mosaic domain.  Inside a
 chunk, per-pixel quantities are vectorised with pixels on the minor axis and the samples (sub-pixel
 and source, then phi and domain) are walked by loops, each iteration one fused pass over the
-pixels (docs/performance.md says why).  The carry (`carry.py`) threads the run-order state C keeps
+pixels (docs/performance.md says why).  The detector positions (layers x sub-pixels) come in blocks
+(`layout.position_block`), so memory is flat in the oversampling; a block of several positions is
+vectorised with the pixels and its terms are added to each pixel in C's order.  The carry (`carry.py`) threads the run-order state C keeps
 between pixels: the phi=0 vectors (c-parity only) and the one-way switch that turns
 structure-factor interpolation off (both modes, as C does).
 """
@@ -22,6 +24,7 @@ from jaxtyping import Array, Float
 from nanobragg_jax.constants import R_E_SQR
 from nanobragg_jax.layout import (
     DEFAULT_SAMPLE_BUDGET,
+    GRAD_SAMPLE_BUDGET,
     as_dtype,
     block_plan,
     padded_pixels,
@@ -171,7 +174,8 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int, checkpoint: b
     Q = positions_per_pixel(L)
     S = L.sources
     QS = Q * S
-    B = min(Q, positions or position_block(L, rows))  # positions per block
+    # positions per block; with `checkpoint`, sized for the backward pass's residuals
+    B = min(Q, positions or position_block(L, rows, GRAD_SAMPLE_BUDGET if checkpoint else DEFAULT_SAMPLE_BUDGET))
     NB = -(-Q // B)  # blocks
     inc = beam.incident.astype(gdt)  # (S, 3)
     lam = beam.wavelength.astype(gdt)
@@ -321,11 +325,11 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int, checkpoint: b
     def walk(step, init, finish=None, block_init=None):
         """C's loops: blocks of positions -> source -> (phi, domain); step(pos, fm, acc) -> acc,
         where acc starts each block as block_init(acc) and ends as finish(acc).  With
-        `checkpoint`, each block (and, where one block alone is over the budget, each run of
+        `checkpoint`, each block (and, where one block alone is over GRAD_SAMPLE_BUDGET, each run of
         sources or phi/domain steps) is recomputed in the backward pass."""
         lanes = B * P
         per_source = lanes * FM
-        budget = DEFAULT_SAMPLE_BUDGET
+        budget = GRAD_SAMPLE_BUDGET
 
         def per_block(b, acc):
             blk = block_inputs(b)
