@@ -97,6 +97,19 @@ def run(argv: List[str]) -> int:
     except KeyboardInterrupt:
         print("nanobragg: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if _out_of_memory(exc):
+            first = " ".join(str(exc).split("\n")[0].split())
+            return _error(f"out of memory while rendering ({first}); lower --chunk-rows, or the sampling "
+                          "(-oversample, -phisteps, -mosaic_dom) or the detector size")
+        raise
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """A host out-of-memory error, or XLA's RESOURCE_EXHAUSTED from the runtime."""
+    if isinstance(exc, MemoryError):
+        return True
+    return type(exc).__name__ in ("JaxRuntimeError", "XlaRuntimeError") and "RESOURCE_EXHAUSTED" in str(exc)
 
 
 def series(argv: List[str]) -> int:
@@ -122,6 +135,19 @@ def _configure_jax(settings) -> Optional[str]:
     from nanobragg_jax.programs import configure_jax
 
     return configure_jax(settings.compile_cache)
+
+
+def _check_cost(exp, settings) -> list:
+    """The cost estimate of the render (setup.check_render_cost), at this backend's speed."""
+    import jax
+
+    from nanobragg_jax.layout import NS_PER_SAMPLE_ACCELERATOR
+    from nanobragg_jax.setup import check_render_cost
+
+    if jax.default_backend() == "cpu":
+        return check_render_cost(exp, max_hours=settings.max_hours)
+    return check_render_cost(exp, max_hours=settings.max_hours, cores=1, memory=None,
+                             ns_per_sample=NS_PER_SAMPLE_ACCELERATOR)
 
 
 class _Progress:
@@ -151,13 +177,14 @@ def _render(settings, store: Optional[str]) -> int:
     s = settings
     exp = build_experiment(s, workdir=".")
     s = exp.settings  # an experiment list (--experiment) replaces flags
+    cost_warnings = _check_cost(exp, s)  # refuses (InputError) before anything is written
     # --out/--expt: checked before anything is rendered or written
     truth, to_file = _processing_model(s, exp) if s.out_file or s.expt_file else (None, None)
     write_structure_factor_dump(exp)  # C writes it while reading -hkl (Fdump.bin)
     print("\n".join(exp.summary))
     if exp.panels is not None:
-        return _render_panels(s, exp, store, truth)
-    for w in run_warnings(exp):  # settings warnings are included, once each
+        return _render_panels(s, exp, store, truth, cost_warnings)
+    for w in dict.fromkeys(run_warnings(exp) + cost_warnings):  # settings warnings are included, once each
         print(f"nanobragg: warning: {w}", file=sys.stderr)
     if s.trace_pixel is not None:
         try:
@@ -214,7 +241,7 @@ def _render(settings, store: Optional[str]) -> int:
     return 0
 
 
-def _render_panels(s, exp, store, truth=None) -> int:
+def _render_panels(s, exp, store, truth=None, cost_warnings=()) -> int:
     """A multi-panel run (--geom, or --experiment with several panels): every panel rendered by one
     compiled program, then per panel the outputs of a single run, named <name>_panel<k><ext>
     (specs/panels.md).  One intfile_scale (from the brightest panel, unless -scale) serves every
@@ -232,7 +259,7 @@ def _render_panels(s, exp, store, truth=None) -> int:
 
     panels, count = exp.panels, len(exp.panels)
     headers = [panel_header(exp, k) for k in range(count)]
-    warnings = list(exp.warnings)
+    warnings = list(exp.warnings) + list(cost_warnings)
     if any(header_overflow(h) for h in headers):
         warnings.append("an SMV header is longer than its HEADER_BYTES=512 (C quirk O6)")
     for w in dict.fromkeys(warnings):

@@ -83,8 +83,18 @@ def as_dtype(layout: Layout):
     return np.float64 if layout.dtype == "float64" else np.float32
 
 
-# Elements of size (pixels x samples) one chunk may hold; sets the rows per chunk.
+# Elements of size (pixels x samples) one chunk may hold; sets the rows per chunk, and the blocks
+# of samples when one row holds more.
 DEFAULT_SAMPLE_BUDGET = 1 << 21
+# Lane-samples whose reverse-mode residuals (~100 values each) one checkpointed block of samples
+# may hold: with `checkpoint`, runs of positions, sources and phi/domain steps are cut to this.
+GRAD_SAMPLE_BUDGET = 1 << 17
+# The kernel's pixel axis is padded to a multiple of this (the widest SIMD vector, in float32
+# lanes): XLA's CPU loops vectorise (and run several times faster) only then.
+PIXEL_ALIGN = 16
+# Elements one pass of the kernel works on before it pays to vectorise over sub-pixels as well as
+# pixels (below this, per-pass overhead dominates: a few pixels with many sub-pixels).
+LANE_TARGET = 1 << 15
 # Pixel-samples per progress step (~0.1 s of CPU work); at most 20 steps, C's 5 % lines.
 PROGRESS_STEP_SAMPLES = 1 << 24
 
@@ -96,10 +106,111 @@ def samples_per_pixel(layout: Layout) -> int:
     )
 
 
+def positions_per_pixel(layout: Layout) -> int:
+    """Detector positions summed into one pixel: layers x sub-pixels (C's thick_tic, subS, subF)."""
+    return layout.thicksteps * layout.oversample**2
+
+
 def default_chunk_rows(layout: Layout, budget: int = DEFAULT_SAMPLE_BUDGET) -> int:
-    """Rows per chunk so that one chunk holds about `budget` pixel-samples (at least one row)."""
+    """Rows per chunk so that one chunk holds about `budget` pixel-samples (at least one row).
+
+    When one row alone holds more (large oversample, many phi steps or domains), the kernel also
+    cuts each chunk's samples into blocks (`position_block`), so a chunk is just enough rows to
+    fill one SIMD vector of pixels (PIXEL_ALIGN)."""
     per_row = max(1, layout.fpixels * samples_per_pixel(layout))
+    if per_row > budget:
+        return int(max(1, min(layout.spixels, PIXEL_ALIGN // layout.fpixels)))
     return int(max(1, min(layout.spixels, budget // per_row)))
+
+
+def padded_pixels(pixels: int) -> int:
+    """The kernel's pixel axis for `pixels` pixels: padded to a multiple of PIXEL_ALIGN."""
+    return -(-pixels // PIXEL_ALIGN) * PIXEL_ALIGN
+
+
+def position_block(layout: Layout, rows: int, budget: int = DEFAULT_SAMPLE_BUDGET) -> int:
+    """Detector positions (layer, sub-pixel) a chunk of `rows` rows computes at once.
+
+    1: the positions are walked one by one, each pass vectorised over the chunk's pixels (enough
+    of them to fill the machine, or a single position per pixel).  B > 1: B consecutive positions
+    of every pixel form one (B x pixels) vector, so a few pixels with many sub-pixels still run at
+    full width; that block's terms (B x pixels x sources x phi x domains, at most `budget`) are
+    kept and added to each pixel in C's order.  Blocks are balanced (ceil(Q / B) blocks of nearly
+    equal size), so the last one wastes little.
+    """
+    Q = positions_per_pixel(layout)
+    P = padded_pixels(rows * layout.fpixels)
+    if Q == 1 or P >= LANE_TARGET:
+        return 1
+    per_position = P * layout.sources * layout.phisteps * layout.mosaic_domains
+    b = max(1, min(Q, LANE_TARGET // P, budget // per_position))
+    return -(-Q // -(-Q // b))
+
+
+# The cost model behind `render_cost` (bench/bench_memory.py measures it; bench/RESULTS.md).
+# Bytes of the CLI's Python + JAX runtime with a loaded program (CPU; 190-200 MB measured).
+RUNTIME_BYTES = 200 << 20
+# Bytes per image pixel over a whole CLI run: the kernel's rows, the float32 frame, its host copy,
+# the statistics, the int (and noise) images (the Pilatus frame: 0.57 GB for 6.2 M pixels).
+BYTES_PER_PIXEL = 48
+# Live bytes per element of one pass (geometry, scattering vectors, masks, a sample's
+# intermediates), and per kept term (the term, its flag and the scan's buffer) when B > 1.
+BYTES_PER_LANE = 400
+BYTES_PER_TERM = 24
+# CPU time per pixel-sample, float64 and float32 (one core of the 2-core EPYC of bench/RESULTS.md:
+# 4-12 ns measured; the larger figure, so that long runs are not underestimated).
+NS_PER_SAMPLE = {"float64": 12.0, "float32": 8.0}
+# The same on an accelerator (GPU), a guess on the fast side (not measured here), so that the
+# time limit refuses only what is hopeless there too.
+NS_PER_SAMPLE_ACCELERATOR = 0.02
+
+
+class RenderCost(NamedTuple):
+    """What a render will cost, estimated from its layout before anything is compiled.
+
+    samples: pixel-samples the kernel sums (every pixel x `samples_per_pixel`).
+    seconds: wall time at `ns_per_sample` per pixel-sample.
+    peak_bytes: peak memory of a CLI run (runtime, image and its outputs, one chunk).
+    factors: the counts that multiply `samples`, largest first: (name, count) with names
+        'pixels', 'oversample' (count = sub-pixels per pixel), 'thicksteps', 'sources',
+        'phisteps', 'mosaic_domains'.
+    """
+
+    samples: int
+    seconds: float
+    peak_bytes: int
+    factors: tuple
+
+
+def chunk_bytes(layout: Layout, rows: Optional[int] = None, budget: int = DEFAULT_SAMPLE_BUDGET) -> int:
+    """Working memory of one chunk of `rows` rows (default: the automatic chunk), per the cost
+    model above: one pass over B x pixels lanes, plus the kept terms when B > 1."""
+    rows = default_chunk_rows(layout, budget) if rows is None else rows
+    P = padded_pixels(rows * layout.fpixels)
+    B = position_block(layout, rows, budget)
+    lanes = B * P
+    terms = lanes * layout.sources * layout.phisteps * layout.mosaic_domains if B > 1 else 0
+    return lanes * BYTES_PER_LANE + terms * BYTES_PER_TERM
+
+
+def render_cost(layout: Layout, ns_per_sample: Optional[float] = None, cores: int = 1,
+                extra_bytes: int = 0) -> RenderCost:
+    """Estimate a render's time and peak memory from its layout (see `RenderCost`).
+
+    Arguments:
+        ns_per_sample: CPU nanoseconds per pixel-sample (default NS_PER_SAMPLE of the dtype).
+        cores: cores the kernel runs on (its loops are split over them).
+        extra_bytes: other arrays the run holds (structure-factor table, mask).
+    """
+    ns = NS_PER_SAMPLE[layout.dtype] if ns_per_sample is None else ns_per_sample
+    pixels = layout.spixels * layout.fpixels
+    samples = pixels * samples_per_pixel(layout)
+    factors = (("pixels", pixels), ("oversample", layout.oversample**2), ("thicksteps", layout.thicksteps),
+               ("sources", layout.sources), ("phisteps", layout.phisteps),
+               ("mosaic_domains", layout.mosaic_domains))
+    peak = RUNTIME_BYTES + pixels * BYTES_PER_PIXEL + chunk_bytes(layout) + extra_bytes
+    return RenderCost(samples, samples * ns * 1e-9 / max(1, cores), int(peak),
+                      tuple(sorted(factors, key=lambda f: -f[1])))
 
 
 class BlockPlan(NamedTuple):

@@ -317,6 +317,9 @@ OURS = (
     Option(("-trace_pixel", "--trace-pixel"), "ii", "trace_pixel",
            "print the TRACE lines of one pixel: slow fast (0-based)"),
     Option(("--chunk-rows",), "i", "chunk_rows", "pixel rows per kernel chunk (memory knob)", "auto"),
+    Option(("--max-hours",), "i", "max_hours",
+           "refuse a render estimated to take longer than this many hours (the estimate comes from the "
+           "pixel and sample counts before rendering)", "24"),
     Option(("--noise-stream",), "word", "noise_stream",
            "random stream of the noise image: c = nanoBragg.c's ran1 stream, bit for bit (seeded by "
            "-seed); jax = counter-based jax.random Poisson (vectorised, splittable; keyed by -seed; "

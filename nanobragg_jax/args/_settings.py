@@ -161,6 +161,7 @@ class Settings:
     trace_pixel: Optional[tuple] = None  # (slow, fast)
     noise_stream: str = "c"  # c: nanoBragg.c's ran1 stream; jax: counter-based jax.random
     chunk_rows: Optional[int] = None  # pixel rows per kernel chunk; None = automatic
+    max_hours: int = 24  # refuse renders estimated to take longer (hours)
     compile_cache: bool = True  # persistent JAX compilation cache (--no-cache turns it off)
     geom_file: Optional[str] = None  # --geom: a CrystFEL geometry file whose panels replace the detector
     # one run: nonBragg's background (--stol ...) and noisify's detector response (--response ...)

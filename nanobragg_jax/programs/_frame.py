@@ -143,8 +143,8 @@ class FrameProgram:
 
         try:
             return render(reload=True)
-        except jax.errors.JaxRuntimeError:
-            if self.cache_dir is None:
+        except jax.errors.JaxRuntimeError as exc:
+            if self.cache_dir is None or _out_of_memory(exc):
                 raise
             # A stored executable that loads but cannot run (e.g. written by a JAX that kept it
             # incomplete): compile afresh and replace it.  Progress lines may repeat.
@@ -221,8 +221,8 @@ class FrameProgram:
 
         try:
             return first()
-        except jax.errors.JaxRuntimeError:
-            if self.cache_dir is None:
+        except jax.errors.JaxRuntimeError as exc:
+            if self.cache_dir is None or _out_of_memory(exc):
                 raise
             return again()
 
@@ -234,8 +234,8 @@ class FrameProgram:
         try:
             _, _, img, omega = pending.outputs
             img, omega = np.asarray(img), np.asarray(omega)
-        except jax.errors.JaxRuntimeError:
-            if self.cache_dir is None:
+        except jax.errors.JaxRuntimeError as exc:
+            if self.cache_dir is None or _out_of_memory(exc):
                 raise
             # A stored executable that failed while running: compile afresh, replace it, rerun.
             _, _, img, omega = pending.again()
@@ -243,6 +243,11 @@ class FrameProgram:
         if not pending.stacked:
             img, omega = img[None], omega[None]
         return [(img[i][: L.spixels], float(omega[i]) / L.steps) for i in range(pending.count)]
+
+
+def _out_of_memory(exc) -> bool:
+    """XLA's RESOURCE_EXHAUSTED: recompiling would not help (the CLI turns it into one line)."""
+    return "RESOURCE_EXHAUSTED" in str(exc)
 
 
 def render_frame(exp, *, chunk_rows: Optional[int] = None, blocks: int = 1,

@@ -4,7 +4,9 @@ Loop order and accumulation follow nanoBragg.c's pixel loop (L2643-3071, c-behav
 pixel -> detector layer -> sub-pixel (slow, fast) -> source -> phi step -> mosaic domain.  Inside a
 chunk, per-pixel quantities are vectorised with pixels on the minor axis and the samples (sub-pixel
 and source, then phi and domain) are walked by loops, each iteration one fused pass over the
-pixels (docs/performance.md says why).  The carry (`carry.py`) threads the run-order state C keeps
+pixels (docs/performance.md says why).  The detector positions (layers x sub-pixels) come in blocks
+(`layout.position_block`), so memory is flat in the oversampling; a block of several positions is
+vectorised with the pixels and its terms are added to each pixel in C's order.  The carry (`carry.py`) threads the run-order state C keeps
 between pixels: the phi=0 vectors (c-parity only) and the one-way switch that turns
 structure-factor interpolation off (both modes, as C does).
 """
@@ -20,7 +22,16 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from nanobragg_jax.constants import R_E_SQR
-from nanobragg_jax.layout import as_dtype, block_plan, run_blocks
+from nanobragg_jax.layout import (
+    DEFAULT_SAMPLE_BUDGET,
+    GRAD_SAMPLE_BUDGET,
+    as_dtype,
+    block_plan,
+    padded_pixels,
+    position_block,
+    positions_per_pixel,
+    run_blocks,
+)
 from nanobragg_jax.render import physics as ph
 from nanobragg_jax.render import structure_factors as sf
 from nanobragg_jax.render._carry import carry_for_mode
@@ -32,10 +43,6 @@ from nanobragg_jax.render._pixel_geometry import (
     subpixel_geometry,
 )
 from nanobragg_jax.render._pytrees import Model
-
-# Pixels per chunk are padded to a multiple of this (the widest SIMD vector, in float32 lanes).
-_PIXEL_ALIGN = 16
-
 
 # ----------------------------------------------------------------------------------------------
 # Per-chunk physics
@@ -86,35 +93,6 @@ def lattice_factor(model: Model, hkl):
     return _lattice_terms(model, hkl[..., 0], hkl[..., 1], hkl[..., 2])[0]
 
 
-def _sample_loop_inputs(model: Model, carry, state, reach, scattering_at):
-    """Per-chunk inputs of the sample loop: crystal vectors per (phi, domain) and the chunk's
-    first evaluation (C order), which starts from the carried vectors."""
-    L, cr, sw = model.layout, model.crystal, model.spindle
-    dt = as_dtype(L)
-    QS, P = reach.shape
-    phis = sw.phi0 + sw.phistep * jnp.arange(L.phisteps, dtype=dt)
-    cell = cr.cell.astype(dt)
-    phi_cells = ph.rotate_axis(cell[None, :, :], sw.axis[None, None, :], phis[:, None])  # (PHI,3,3)
-    state, first_cells, other_cells = carry.step(state, phis, phi_cells, reach.any())
-    umats = cr.umats.astype(dt)
-    # a = U_m . ap (C5: mosaic applied after phi, in the lab frame); rows (phi, domain) in C order
-    cells = jnp.einsum("myx,fjx->fmjy", umats, other_cells).reshape(-1, 3, 3)
-    cells_first = jnp.einsum("myx,fjx->fmjy", umats, first_cells).reshape(-1, 3, 3)
-    # Both carries take this same path (the spec carry hands back identical vectors), so spec
-    # and c-parity share every operation and agree bit for bit where the carryover does not apply.
-    # The first reached sample in C order (pixel outermost): first pixel with any reached
-    # position, then its first position.  Index arithmetic only (no cumsum over the chunk).
-    pixel_reached = reach.any(axis=0)
-    p0 = jnp.argmax(pixel_reached)
-    qs0 = jnp.argmax(lax.dynamic_index_in_dim(reach, p0, axis=1, keepdims=False))
-    is_first = (
-        pixel_reached[p0] & (jnp.arange(P)[None, :] == p0) & (jnp.arange(QS)[:, None] == qs0)
-    )  # (QS, P)
-    s_first = scattering_at(qs0, p0)  # (3,)
-    hkl_first = jnp.stack(_miller(s_first, cells_first), axis=-1)  # (PHI*M, 3)
-    return state, cells, is_first, hkl_first
-
-
 def _miller(s, cell):
     """[h, k, l] = cell rows . scattering vector in C's dot_product order (plain multiply-adds,
     no dot_general, so they fuse into the per-sample loop).  s: (3, ...), cell (..., 3, 3)."""
@@ -135,16 +113,50 @@ def _evaluate(model: Model, h, k, l, reach):
     return F_near, F_latt_sqr, evaluated
 
 
-def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
+def _loop(n: int, body, init, block: Optional[int] = None, checkpoint: bool = False):
+    """`lax.fori_loop(0, n, body, init)` (a plain call when n = 1); with `checkpoint` and `block` < n, run as checkpointed
+    blocks of about `block` iterations, so the backward pass holds one block's residuals at a time
+    (nearly equal blocks; iterations past n in the last one leave the carry unchanged)."""
+    if n == 1:
+        return body(0, init)
+    if not checkpoint or block is None or block >= n:
+        return lax.fori_loop(0, n, body, init)
+    blocks = -(-n // max(1, block))
+    size = -(-n // blocks)
+
+    @jax.checkpoint
+    def run_block(i0, c):
+        def step(j, c):
+            i = i0 + j
+            if blocks * size == n:
+                return body(i, c)
+            new = body(jnp.minimum(i, n - 1), c)
+            return jax.tree_util.tree_map(lambda a, b: jnp.where(i < n, a, b), new, c)
+
+        return lax.fori_loop(0, size, step, c)
+
+    return lax.fori_loop(0, blocks, lambda b, c: run_block(b * size, c), init)
+
+
+def _chunk(model: Model, carry, state, interp_on, row0, rows: int, checkpoint: bool = False,
+           positions: Optional[int] = None):
     """Render `rows` pixel rows starting at row0.
 
     Returns (state, interp_on, image rows, the rows' solid-angle sum over rendered samples).
 
-    Per-pixel and per-(sub-pixel, source) quantities are vectorised with pixels on the minor axis.
-    The phi steps and mosaic domains (and sub-pixels and sources) are then walked by a loop over
-    samples in nanoBragg's order, each iteration one fused elementwise pass over the chunk's
-    pixels: it vectorises well, holds no (pixels x samples) array, and accumulates I exactly as C
-    does (I += term, in C's order).  "C order" means nanoBragg's loop order, pixel outermost.
+    The samples of every pixel, (layer, sub-pixel) positions x sources x phi steps x mosaic
+    domains, are walked in nanoBragg's order (A9).  Positions come in blocks of B
+    (`layout.position_block`): each block's geometry is a (B, pixels) array, so memory does not
+    grow with the oversampling.  With B = 1 (many pixels), each sample is one fused elementwise
+    pass over the chunk's pixels that adds its term to I, exactly as C does (I += term, in C's
+    order).  With B > 1 (few pixels, many sub-pixels) each pass covers B positions of every pixel
+    at once; the block's terms are kept and then added to each pixel one by one in C's order, so
+    the sums are the same to the bit.  Quantities C takes from one sample of the pixel (the solid
+    angle of the first sub-pixel A2, the polarization of the first sample reaching the phi loop
+    A3, the capture fraction of the last layer A4) are computed at that sample only.  "C order"
+    means nanoBragg's loop order, pixel outermost.  `checkpoint`: recompute each block of samples
+    in the backward pass (reverse-mode memory flat in the sampling).  `positions`: B (default
+    `layout.position_block`).
     """
     L, det, beam, cr = model.layout, model.detector, model.beam, model.crystal
     dt = as_dtype(L)  # the per-sample loop
@@ -152,155 +164,301 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
     F = L.fpixels
     # Pad the pixel axis to a multiple of the vector width: XLA's CPU loops vectorise (and run
     # several times faster) only then.  Padding pixels are inactive and dropped at the end.
-    P = -(-rows * F // _PIXEL_ALIGN) * _PIXEL_ALIGN
+    P = padded_pixels(rows * F)
     flat = jnp.arange(P)
     spix = row0 + flat // F
     fpix = flat % F
-
     active = (flat < rows * F) & rendered_pixels(model, spix, fpix)
+    spix_g, fpix_g = spix.astype(gdt), fpix.astype(gdt)
 
-    # --- detector samples -----------------------------------------------------------------------
-    diffracted, airpath, layer = subpixel_geometry(model, spix.astype(gdt), fpix.astype(gdt))
-    omega_wide = solid_angle(model, airpath)  # (Q, P), in the geometry's precision
-    omega = omega_wide.astype(dt)
-    capture = capture_fraction(model, diffracted, layer).astype(dt)  # (Q, P)
-    Q = airpath.shape[0]
-
-    # --- sources ----------------------------------------------------------------------------------
+    Q = positions_per_pixel(L)
+    S = L.sources
+    QS = Q * S
+    # positions per block; with `checkpoint`, sized for the backward pass's residuals
+    B = min(Q, positions or position_block(L, rows, GRAD_SAMPLE_BUDGET if checkpoint else DEFAULT_SAMPLE_BUDGET))
+    NB = -(-Q // B)  # blocks
     inc = beam.incident.astype(gdt)  # (S, 3)
     lam = beam.wavelength.astype(gdt)
-    S = inc.shape[0]
-    d_stack = jnp.stack(diffracted)  # (3, Q, P)
+    pixel_index = flat[None, :]
+    ity = jax.dtypes.canonicalize_dtype(jnp.int64)  # sample indices (int64 when x64 is on)
 
-    def scattering_at(qs, p=None):
-        """(d - incident) / lambda at position qs = q * S + s (C's scattering vector), for every
-        pixel or pixel p.  Computed where needed, never stored for all positions at once."""
-        q, src = qs // S, qs % S
-        d = lax.dynamic_index_in_dim(d_stack, q, axis=1, keepdims=False)
-        if p is not None:
-            d = lax.dynamic_index_in_dim(d, p, axis=1, keepdims=False)
-            return ((d - inc[src]) / lam[src]).astype(dt)
-        return ((d - inc[src][:, None]) / lam[src]).astype(dt)
+    def block_geometry(b):
+        """Block b's positions (B, 1) (unclamped), which of them exist (B, 1), and their geometry
+        (`subpixel_geometry`, positions clamped into range)."""
+        q = b * B + jnp.arange(B, dtype=ity)
+        return q[:, None], (q < Q)[:, None], subpixel_geometry(model, spix_g, fpix_g, jnp.minimum(q, Q - 1))
 
-    reach = jnp.broadcast_to(active[None, :], (Q * S, P))
+    # A chunk whose positions all fit in one block computes its geometry once (C's loop order
+    # needs it again for the per-pixel factors and the dmin pass).
+    block0 = block_geometry(0) if NB == 1 else None
+
+    def geometry_of(b):
+        return block0 if NB == 1 else block_geometry(b)
+
+    def scattering(d, src):
+        """(d - incident) / lambda for source src (C's scattering vector), geometry precision."""
+        return [(d[i] - inc[src, i]) / lam[src] for i in range(3)]
+
+    def reached(sc, base):
+        """Which samples reach the phi loop: C A8, a source is skipped when dmin > 0.5 / stol."""
+        if not L.use_dmin:
+            return base
+        stol = 0.5 * ph.safe_norm3(*sc)
+        return base & ~((stol > 0) & (cr.dmin > 0.5 / jnp.where(stol > 0, stol, 1.0)))
+
+    # --- the first sample of every pixel that reaches the phi loop (C order) -------------------------
     if L.use_dmin:
-        scattering = [((diffracted[i][:, None, :] - inc[None, :, i, None]) / lam[None, :, None]).reshape(Q * S, P)
-                      for i in range(3)]
-        stol = 0.5 * ph.safe_norm3(*scattering)
-        # C A8: skipped before the phi loop (matters for the carry).
-        skip = (stol > 0) & (cr.dmin > 0.5 / jnp.where(stol > 0, stol, 1.0))
-        reach = reach & ~skip
+        def first_reach(b, first_qs):
+            q, valid, (d, _, _) = geometry_of(b)
+            base = active[None, :] & valid
 
-    need_all_polar = L.oversample_polar or L.use_dmin
-    polar_samples = None
-    if L.nopolar and not L.oversample_polar:
-        polar_pixel = jnp.ones((P,), gdt)
+            def per_source(src, fq):
+                qs = q * S + src
+                return jnp.minimum(fq, jnp.where(reached(scattering(d, src), base), qs, QS).min(axis=0))
+
+            return lax.fori_loop(0, S, per_source, first_qs)
+
+        first_qs = _loop(NB, first_reach, jnp.full((P,), QS, ity))
     else:
-        d_vec = jnp.stack(diffracted, axis=-1)  # (Q, P, 3)
-        if need_all_polar:
-            polar_samples = ph.polarization_factor(
-                beam.kahn, inc[None, :, None, :], d_vec[:, None], beam.polar_vector
-            ).reshape(Q * S, P)
-            # C A3: the first sample (sub-pixel, source) that survives dmin sets polar.
-            first = jnp.argmax(reach, axis=0)
-            polar_pixel = jnp.where(
-                reach.any(axis=0), jnp.take_along_axis(polar_samples, first[None, :], 0)[0], 0.0
-            )
+        first_qs = jnp.where(active, 0, QS).astype(ity)
+    pixel_reached = first_qs < QS
+
+    # --- per-pixel factors C takes from one sample (A2, A3, A4) -----------------------------------------
+    # The geometry of one position per pixel: row 0 the pixel's first sample that reaches the phi
+    # loop (A3), then the first sub-pixel (A2) when dmin can make them differ, then the last
+    # layer's first sub-pixel (A4) when there is absorption.  Taken from the block when there is
+    # one, else computed for those positions alone.
+    fq = jnp.minimum(first_qs, QS - 1)
+    src_first = fq % S  # (P,)
+    rows_q = [fq // S]
+    if L.use_dmin:
+        rows_q.append(jnp.zeros_like(fq))
+    if L.has_thickness and not L.oversample_thick:
+        rows_q.append(jnp.full_like(fq, (L.thicksteps - 1) * L.oversample**2))
+    rows_q = jnp.stack(rows_q)  # (R, P)
+    if NB == 1:
+        d_all, air_all, _ = block0[2]
+        if Q == 1:
+            d_one, air_one = [x[:1] for x in d_all], air_all[:1]
         else:
-            polar_pixel = ph.polarization_factor(beam.kahn, inc[0], d_vec[0], beam.polar_vector)
-            polar_pixel = jnp.where(active, polar_pixel, 0.0)
+            d_one = [jnp.take_along_axis(x, rows_q, axis=0) for x in d_all]
+            air_one = jnp.take_along_axis(air_all, rows_q, axis=0)
+        layer_one = rows_q // L.oversample**2
+    else:
+        d_one, air_one, layer_one = subpixel_geometry(model, spix_g, fpix_g, rows_q)
+    # C A2: the first sub-pixel's solid angle (without dmin, row 0 is the first sub-pixel wherever
+    # a pixel is rendered; elsewhere the value is never used).
+    omega_first = solid_angle(model, air_one[1 if L.use_dmin else 0])  # (P,), geometry precision
+    # C quirk A4: only the LAST layer's capture fraction (taken at its first sub-pixel).
+    capture_last = capture_fraction(model, [x[-1:] for x in d_one], layer_one[-1:, 0])[0].astype(dt)
+    polar_pixel = jnp.ones((P,), dt)
+    if not L.nopolar and not L.oversample_polar:
+        # C A3: the first sample (sub-pixel, source) that survives dmin sets polar.
+        # (without dmin every pixel's first sample is its first sub-pixel with the first source)
+        incident = inc[src_first] if L.use_dmin else inc[0]
+        pol = ph.polarization_factor(beam.kahn, incident, jnp.stack([x[0] for x in d_one], axis=-1),
+                                     beam.polar_vector)
+        polar_pixel = jnp.where(pixel_reached, pol, 0.0).astype(dt)
 
-    polar_pixel = polar_pixel.astype(dt)
-    if polar_samples is not None:
-        polar_samples = polar_samples.astype(dt)
-
-    # --- the sample loop (sub-pixel, source, phi, domain), C order ---------------------------------
-    state, cells, is_first, hkl_first = _sample_loop_inputs(model, carry, state, reach, scattering_at)
+    # --- crystal vectors per (phi, domain) and the chunk's first evaluation --------------------------
+    sw = model.spindle
+    phis = sw.phi0 + sw.phistep * jnp.arange(L.phisteps, dtype=dt)
+    cell = cr.cell.astype(dt)
+    phi_cells = ph.rotate_axis(cell[None, :, :], sw.axis[None, None, :], phis[:, None])  # (PHI,3,3)
+    state, first_cells, other_cells = carry.step(state, phis, phi_cells, pixel_reached.any())
+    umats = cr.umats.astype(dt)
+    # a = U_m . ap (C5: mosaic applied after phi, in the lab frame); rows (phi, domain) in C order
+    cells = jnp.einsum("myx,fjx->fmjy", umats, other_cells).reshape(-1, 3, 3)
+    cells_first = jnp.einsum("myx,fjx->fmjy", umats, first_cells).reshape(-1, 3, 3)
     FM = cells.shape[0]
-    K = Q * S * FM
-    oversampled = L.oversample_thick or L.oversample_polar or L.oversample_omega
-    pixel_index = jnp.arange(P)
+    K = QS * FM  # samples per pixel
+    # Both carries take this same path (the spec carry hands back identical vectors), so spec
+    # and c-parity share every operation and agree bit for bit where the carryover does not apply.
+    # The first reached sample in C order (pixel outermost): the first pixel with any reached
+    # sample, then its first one.  It starts from the carried vectors.
+    p0 = jnp.argmax(pixel_reached)
+    qs0 = jnp.minimum(first_qs[p0], QS - 1)
+    first_pixel = pixel_reached[p0] & (pixel_index == p0)  # (1, P)
 
-    def per_position(qs):
-        """What one (sub-pixel, source) position gives every phi step and domain.  Sliced in the
-        OUTER loop, so the inner loop reads plain buffers (a dynamic slice fused into the inner
-        loop would be re-indexed per element and stop it vectorising)."""
-        q = qs // S
-        pos = {"s": scattering_at(qs),  # (3, P)
-               "first": lax.dynamic_index_in_dim(is_first, qs, keepdims=False),
-               "reach": lax.dynamic_index_in_dim(reach, qs, keepdims=False)}
+    # --- the samples, C order ------------------------------------------------------------------------
+    oversampled = L.oversample_thick or L.oversample_polar or L.oversample_omega
+
+    def block_inputs(b):
+        """What block b's positions give every source: geometry and the per-position factors."""
+        q, valid, (d, airpath, layer) = geometry_of(b)
+        blk = {"q": q, "d": d, "base": active[None, :] & valid}
+        # The chunk's first evaluation, if this block holds it: its Miller indices from the carried
+        # vectors and the scattering vector of this block's own geometry.
+        j = jnp.clip(qs0 // S - b * B, 0, B - 1)
+        s0 = jnp.stack([lax.dynamic_index_in_dim(lax.dynamic_index_in_dim(x, j, keepdims=False), p0,
+                                                 keepdims=False) for x in d])
+        s_first = ((s0 - inc[qs0 % S]) / lam[qs0 % S]).astype(dt)  # (3,)
+        blk["hkl_first"] = jnp.stack(_miller(s_first, cells_first), axis=-1)  # (FM, 3)
         if L.oversample_thick:
-            pos["capture"] = lax.dynamic_index_in_dim(capture, q, keepdims=False)
-        if L.oversample_polar:
-            pos["polar"] = lax.dynamic_index_in_dim(polar_samples, qs, keepdims=False)
+            blk["capture"] = capture_fraction(model, d, layer).astype(dt)
         if L.oversample_omega:
-            pos["omega"] = lax.dynamic_index_in_dim(omega, q, keepdims=False)
+            blk["omega"] = solid_angle(model, airpath).astype(dt)
+        return blk
+
+    def source_inputs(blk, src):
+        """Per (position, source) quantities, (B, P).  Made in the OUTER loop, so the inner loop
+        reads plain buffers (a dynamic slice fused into the inner loop would be re-indexed per
+        element and stop it vectorising)."""
+        sc = scattering(blk["d"], src)
+        qs = blk["q"] * S + src
+        pos = {"s": jnp.stack(sc).astype(dt), "reach": reached(sc, blk["base"]),
+               "first": first_pixel & (qs == qs0), "k0": qs * FM, "hkl_first": blk["hkl_first"]}
+        if L.oversample_thick:
+            pos["capture"] = blk["capture"]
+        if L.oversample_polar:
+            pos["polar"] = ph.polarization_factor(beam.kahn, inc[src], jnp.stack(blk["d"], axis=-1),
+                                                  beam.polar_vector).astype(dt)
+        if L.oversample_omega:
+            pos["omega"] = blk["omega"]
         return pos
 
     def miller(pos, fm):
-        hkl = _miller(pos["s"], lax.dynamic_index_in_dim(cells, fm, keepdims=False))  # 3 x (P,)
-        sub = lax.dynamic_index_in_dim(hkl_first, fm, keepdims=False)  # (3,)
+        hkl = _miller(pos["s"], lax.dynamic_index_in_dim(cells, fm, keepdims=False))
+        sub = lax.dynamic_index_in_dim(pos["hkl_first"], fm, keepdims=False)  # (3,)
         return [jnp.where(pos["first"], sub[j], hkl[j]) for j in range(3)]
 
-    def sample_loop(step, init):
-        """C's loops over (sub-pixel, source) then (phi, domain): step(pos, k, fm, carry)."""
+    def walk(step, init, finish=None, block_init=None):
+        """C's loops: blocks of positions -> source -> (phi, domain); step(pos, fm, acc) -> acc,
+        where acc starts each block as block_init(acc) and ends as finish(acc).  With
+        `checkpoint`, each block (and, where one block alone is over GRAD_SAMPLE_BUDGET, each run of
+        sources or phi/domain steps) is recomputed in the backward pass."""
+        lanes = B * P
+        per_source = lanes * FM
+        budget = GRAD_SAMPLE_BUDGET
 
-        def outer(qs, carry):
-            pos = per_position(qs)
-            return lax.fori_loop(0, FM, lambda fm, c: step(pos, qs * FM + fm, fm, c), carry)
+        def per_block(b, acc):
+            blk = block_inputs(b)
+            a = acc if block_init is None else block_init(acc)
 
-        return lax.fori_loop(0, Q * S, outer, init)
+            def per_src(src, a):
+                pos = source_inputs(blk, src)
+                return _loop(FM, lambda fm, a: step(pos, fm, a), a, max(1, budget // lanes), checkpoint)
+
+            a = _loop(S, per_src, a, max(1, budget // per_source), checkpoint)
+            return a if finish is None else finish(acc, a)
+
+        return _loop(NB, per_block, init, 1, checkpoint)
 
     if L.interpolate:
         # C quirk F4: the first out-of-range stencil (in C order) switches interpolation off for
         # the rest of the run; that evaluation already uses the nearest reflection.  A first pass
         # finds, per pixel, the first sample that triggers.
-        def first_trigger(pos, k, fm, first):
+        def first_trigger(pos, fm, first):
             h, kk, l = miller(pos, fm)
             _, _, evaluated = _evaluate(model, h, kk, l, pos["reach"])
             hit = evaluated & sf.interpolation_out_of_range(cr, h, kk, l)
-            return jnp.where(hit & (first == K), k, first)
+            return jnp.where(hit & (first == K), pos["k0"] + fm, first)
 
-        trig = sample_loop(first_trigger, jnp.full((P,), K, jnp.int32))
+        trig = walk(first_trigger, jnp.full((P,), K, ity),
+                    block_init=lambda t: jnp.full((B, P), K, ity),
+                    finish=lambda t, tb: jnp.minimum(t, tb.min(axis=0)))
         p_trig = jnp.where((trig < K).any(), jnp.argmax(trig < K), P)
         k_trig = trig[jnp.clip(p_trig, 0, P - 1)]
         new_interp_on = interp_on & (p_trig == P)
 
-    def accumulate(pos, k, fm, I):
+    factor_names = [n for n, on in (("capture", L.oversample_thick), ("polar", L.oversample_polar),
+                                    ("omega", L.oversample_omega)) if on]
+
+    def term(pos, fm):
+        """(F_cell^2 F_latt^2, evaluated) of one sample in every lane."""
         h, kk, l = miller(pos, fm)
         F_cell, F_latt_sqr, evaluated = _evaluate(model, h, kk, l, pos["reach"])
         if L.interpolate:
+            k = pos["k0"] + fm
             on = interp_on & ((pixel_index < p_trig) | ((pixel_index == p_trig) & (k < k_trig)))
             F_cell = jnp.where(on, sf.interpolated_F(cr, h, kk, l), F_cell)
-        term = F_cell * F_cell * F_latt_sqr
+        return F_cell * F_cell * F_latt_sqr, evaluated
+
+    def add(I, t, evaluated, factors):
+        """C's `I += term` (A9); with -oversample_thick/polar/omega, C quirk A5: each factor
+        scales the RUNNING sum after every evaluated term."""
+        # The select between the product and the sum also keeps XLA from contracting them into
+        # one FMA (C rounds the product first), the same whether the term was just computed or
+        # kept from a block.
         if not oversampled:
-            return I + jnp.where(evaluated, term, 0.0)
-        # C quirk A5: each factor scales the RUNNING sum after every evaluated term.
-        J = I + term
-        for name in ("capture", "polar", "omega"):
-            if name in pos:
-                J = J * pos[name]
+            return I + jnp.where(evaluated, t, 0.0)
+        J = I + jnp.where(evaluated, t, 0.0)
+        for f in factors:
+            J = J * f
         return jnp.where(evaluated, J, I)
 
-    I = sample_loop(accumulate, jnp.broadcast_to(cr.I_bg.astype(dt), (P,)))
+    I0 = jnp.broadcast_to(cr.I_bg.astype(dt), (P,))
+    if B == 1:
+        def accumulate(pos, fm, I):
+            t, evaluated = term(pos, fm)
+            return add(I, t[0], evaluated[0], [pos[n][0] for n in factor_names])
+
+        I = walk(accumulate, I0)
+    else:
+        def block_terms(b, I):
+            """All terms of block b's samples, then added to each pixel in C order."""
+            blk = block_inputs(b)
+
+            def per_src(_, src):
+                pos = source_inputs(blk, src)
+
+                def per_fm(_, fm):
+                    t, evaluated = term(pos, fm)
+                    return None, (t, evaluated)
+
+                _, out = lax.scan(per_fm, None, jnp.arange(FM))
+                return None, (out, [pos[n] for n in factor_names if n == "polar"])
+
+            _, ((T, E), pols) = lax.scan(per_src, None, jnp.arange(S))  # (S, FM, B, P)
+            T, E = T.reshape(S * FM, B, P), E.reshape(S * FM, B, P)
+            per_block = {n: blk[n] for n in factor_names if n != "polar"}
+
+            def add_sample(n, I):
+                q, j = n // (S * FM), n % (S * FM)
+                row = lambda a, i0, i1: lax.dynamic_slice(a, (i0, i1, 0), (1, 1, P))[0, 0]
+                factors = []
+                for name in factor_names:
+                    if name == "polar":
+                        factors.append(row(pols[0], j // FM, q))
+                    else:
+                        factors.append(lax.dynamic_index_in_dim(per_block[name], q, keepdims=False))
+                return add(I, row(T, j, q), row(E, j, q), factors)
+
+            return lax.fori_loop(0, B * S * FM, add_sample, I)
+
+        I = _loop(NB, block_terms, I0, 1, checkpoint)
     if L.interpolate:
         interp_on = new_interp_on
 
     pixel = R_E_SQR * beam.fluence * I / L.steps
     if not L.oversample_thick:
-        # C quirk A4: only the LAST layer's capture fraction (taken at its first sub-pixel).
-        pixel = pixel * capture[(L.thicksteps - 1) * L.oversample**2]
+        pixel = pixel * capture_last
     if not L.oversample_polar:
         pixel = pixel * polar_pixel
     if not L.oversample_omega:
         # C quirk A2: the solid angle of the FIRST sub-pixel stands for the whole pixel.
-        pixel = pixel * omega[0]
+        pixel = pixel * omega_first.astype(dt)
     pixel = jnp.where(active, pixel, 0.0).astype(dt)
-    # C's omega_sum (the "solid angle subtended by detector" line): every rendered sample adds
-    # its pixel's cached solid angle, the first sub-pixel's unless -oversample_omega (A2).
-    per_sample = omega_wide if L.oversample_omega else jnp.broadcast_to(omega_wide[:1], omega_wide.shape)
-    omega_sum = jnp.where(active[None, :], per_sample, 0.0).sum()
-    return state, interp_on, pixel[: rows * F].reshape(rows, F), omega_sum
+    return state, interp_on, pixel[: rows * F].reshape(rows, F), _omega_sum(model, active, omega_first,
+                                                                            geometry_of, NB)
+
+
+def _omega_sum(model: Model, active, omega_first, geometry_of, NB: int):
+    """C's omega_sum (the "solid angle subtended by detector" line): every rendered sample (layer,
+    sub-pixel) adds its pixel's cached solid angle, the first sub-pixel's unless -oversample_omega
+    (A2).  geometry_of(b): block b's (positions, which exist, geometry)."""
+    L = model.layout
+    Q = positions_per_pixel(L)
+    if not L.oversample_omega:
+        if Q * active.shape[0] > DEFAULT_SAMPLE_BUDGET:
+            return Q * jnp.where(active, omega_first, 0.0).sum()
+        return jnp.where(active[None, :], jnp.broadcast_to(omega_first, (Q,) + omega_first.shape), 0.0).sum()
+
+    def block_sum(b, total):
+        _, valid, (_, airpath, _) = geometry_of(b)
+        return total + jnp.where(active[None, :] & valid, solid_angle(model, airpath), 0.0).sum()
+
+    return _loop(NB, block_sum, jnp.zeros((), omega_first.dtype))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -308,17 +466,19 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
 # ----------------------------------------------------------------------------------------------
 
 
-@functools.partial(jax.jit, static_argnames=("chunk_rows", "chunks", "checkpoint"))
+@functools.partial(jax.jit, static_argnames=("chunk_rows", "chunks", "checkpoint", "positions"))
 def render_block(model: Model, state, interp_on, row0, chunk_rows: int, chunks: int,
-                 checkpoint: bool = False):
+                 checkpoint: bool = False, positions: Optional[int] = None):
     """Render `chunks` chunks of `chunk_rows` pixel rows from row `row0`, threading the run-order
     state: the phi carry's state and the interpolation switch (see `initial_carry`).
 
     Arguments:
         model: a cast Model (`cast_model`).
         state, interp_on: the carry before the first row (from `initial_carry` or a previous block).
-        row0: () int, first row.  chunk_rows, chunks: static sizes.  checkpoint: recompute each chunk
-            in the backward pass (reverse-mode memory flat in the image size).
+        row0: () int, first row.  chunk_rows, chunks: static sizes.  checkpoint: recompute each chunk,
+            and each block of samples in it, in the backward pass (reverse-mode memory flat in the
+            image size and the sampling).  positions: detector positions (layer, sub-pixel) per
+            block of samples (default `layout.position_block`; memory and speed knob only).
     Returns:
         (state, interp_on, image rows (chunks * chunk_rows, fpixels) in the layout's dtype, the
         rows' solid-angle sum over rendered samples (C's omega_sum)).  Rows past the image are 0.
@@ -327,7 +487,8 @@ def render_block(model: Model, state, interp_on, row0, chunk_rows: int, chunks: 
 
     def body(c, i):
         st, on = c
-        fn = functools.partial(_chunk, model, carry, rows=chunk_rows)
+        fn = functools.partial(_chunk, model, carry, rows=chunk_rows, checkpoint=checkpoint,
+                               positions=positions)
         if checkpoint:
             fn = jax.checkpoint(fn)
         st, on, img, omega = fn(st, on, row0 + i * chunk_rows)
@@ -351,6 +512,7 @@ def render(
     blocks: int = 1,
     progress: Optional[Callable[[int, int], None]] = None,
     checkpoint: bool = False,
+    positions: Optional[int] = None,
 ) -> Float[Array, "spixels fpixels"]:
     """The float image of a Model: photons per pixel, C's pixel loop (nanoBragg.c L2643-3071).
 
@@ -362,7 +524,10 @@ def render(
             `layout.default_chunk_rows`).
         blocks: split the scan into this many jitted calls, so `progress` can report between them.
         progress: called as progress(rows done, rows) after each block.
-        checkpoint: recompute each chunk in the backward pass (flat reverse-mode memory).
+        checkpoint: recompute each chunk, and each block of samples in it, in the backward pass
+            (reverse-mode memory flat in the image size and the sampling).
+        positions: detector positions per block of samples (default from the sample budget,
+            `layout.position_block`; the image does not depend on it).
     Returns:
         (spixels, fpixels) image in the layout's dtype.
     """
@@ -372,7 +537,7 @@ def render(
 
     def step(carry, row0):
         state, interp_on, img, _ = render_block(model, *carry, jnp.asarray(row0), plan.chunk_rows,
-                                                plan.chunks_per_block, checkpoint)
+                                                plan.chunks_per_block, checkpoint, positions)
         if progress is not None:
             jax.block_until_ready(img)
         return (state, interp_on), img

@@ -43,29 +43,31 @@ def cast_model(model: Model) -> Model:
     )
 
 
-def subpixel_geometry(model: Model, spix, fpix):
-    """Positions of every (layer, sub-pixel) sample of the chunk's pixels (C A1, G10).
+def subpixel_geometry(model: Model, spix, fpix, q=None):
+    """Positions of (layer, sub-pixel) samples of the chunk's pixels (C A1, G10).
 
-    Pixels are the minor axis: returns the diffracted unit vector as three (Q, P) components,
-    the airpath (Q, P) and the layer index per sample (Q,).
+    Arguments:
+        spix, fpix: (P,) pixel coordinates (slow, fast), floating.
+        q: detector positions q = layer * oversample^2 + subS * oversample + subF (C's loop order):
+            (B,) ints, the same B positions of every pixel, or (B, P) ints, per pixel; None: all
+            thicksteps * oversample^2 positions.
+    Returns:
+        The diffracted unit vector as three (B, P) components, the airpath (B, P) in metres and
+        the layer index of each position (q's shape).  Pixels are the minor axis.
     """
     L, det = model.layout, model.detector
     os_ = L.oversample
+    if q is None:
+        q = jnp.arange(L.thicksteps * os_ * os_)
+    q = jnp.asarray(q)
+    layer = q // (os_ * os_)
+    q2 = q[:, None] if q.ndim == 1 else q
+    sub_s, sub_f = (q2 // os_) % os_, q2 % os_
     sub = det.pixel_size / os_
-    k = jnp.arange(os_, dtype=sub.dtype)
-    Fdet = sub * (fpix[None, :] * os_ + k[:, None]) + sub / 2.0  # (os, P)
-    Sdet = sub * (spix[None, :] * os_ + k[:, None]) + sub / 2.0
-    Odet = jnp.arange(L.thicksteps, dtype=sub.dtype) * det.thickstep  # (T,)
-    P = fpix.shape[0]
-    pos = [
-        (
-            Fdet[None, None, :, :] * det.fdet[i]
-            + Sdet[None, :, None, :] * det.sdet[i]
-            + Odet[:, None, None, None] * det.odet[i]
-            + det.pix0[i]
-        ).reshape(-1, P)
-        for i in range(3)
-    ]  # (T * os_s * os_f, P) each
+    Fdet = sub * (fpix[None, :] * os_ + sub_f.astype(sub.dtype)) + sub / 2.0  # (B, P)
+    Sdet = sub * (spix[None, :] * os_ + sub_s.astype(sub.dtype)) + sub / 2.0
+    Odet = (q2 // (os_ * os_)).astype(sub.dtype) * det.thickstep
+    pos = [Fdet * det.fdet[i] + Sdet * det.sdet[i] + Odet * det.odet[i] + det.pix0[i] for i in range(3)]
     if L.curved:
         # C quirk G10: the flat position's lab y and z components become rotation angles about
         # the (rotated) slow and fast axes, starting from distance * beam.
@@ -76,7 +78,6 @@ def subpixel_geometry(model: Model, spix, fpix):
         pos = [stacked[..., i] for i in range(3)]
     airpath = ph.safe_norm3(*pos)
     diffracted = [x / airpath for x in pos]
-    layer = jnp.repeat(jnp.arange(L.thicksteps), os_ * os_)
     return diffracted, airpath, layer
 
 

@@ -29,6 +29,8 @@ from nanobragg_jax.setup._sources import unit_rows as unit_rows
 from nanobragg_jax.setup._build import (
     write_structure_factor_dump as write_structure_factor_dump,
 )
+from nanobragg_jax.setup._cost import available_memory as available_memory
+from nanobragg_jax.setup._cost import check_render_cost as check_render_cost
 from nanobragg_jax.setup._dials_frame import experiment_images as experiment_images
 from nanobragg_jax.setup._dials_frame import experiment_model as experiment_model
 from nanobragg_jax.setup._dials_frame import lab_rotation as lab_rotation
