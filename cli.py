@@ -152,6 +152,8 @@ class _Progress:
 
 def _render(settings) -> int:
     """The thin glue from Settings to files: set-up, render, statistics, images, noise, writes."""
+    import numpy as np
+
     from nanobragg_jax.programs import render_frame
     from nanobragg_jax.layout import progress_blocks
     from nanobragg_jax.io import format_g as g
@@ -162,7 +164,6 @@ def _render(settings) -> int:
 
     s = settings
     exp = build_experiment(s, workdir=".")
-    write_structure_factor_dump(exp)  # C writes it while reading -hkl (Fdump.bin)
     print("\n".join(exp.summary))
     warnings = list(exp.warnings)
     over = header_overflow(exp.header)
@@ -187,6 +188,14 @@ def _render(settings) -> int:
                               cache_dir=executable_dir() if s.compile_cache else None)
 
     # Everything is computed before the first file is written, so a failure leaves no outputs.
+    bad = int(np.size(img) - np.count_nonzero(np.isfinite(img)))
+    if bad:  # nanoBragg.c writes such an image and exits 0; we never do
+        raise InputError(f"the rendered image has {bad} of {np.size(img)} pixels that are NaN or "
+                         "infinite, so nothing was written; check the inputs for a zero wavelength, an "
+                         "infinite fluence or background, or a degenerate geometry")
+    # C writes the dump while reading -hkl (Fdump.bin); here only once the image is known to be finite
+    if exp.fdump_path is not None and not write_structure_factor_dump(exp):
+        print(f"WARNING: unable to open dump file: {s.dumpfilename}")
     L, px = exp.layout, exp.static.detector.pixel_size
     stats = image_statistics(img, L.roi, exp.static.mask,
                              max_pixel_pos=lambda sl, f: last_subpixel_position(sl, f, px, L.oversample))

@@ -305,6 +305,7 @@ class Option:
     help: str
     default: str = ""
     choices: tuple = ()
+    switch_value: bool = False  # what a switch ("" values) stores in its field
 
 
 OURS = (
@@ -322,6 +323,9 @@ OURS = (
     Option(("--no-cache",), "", "compile_cache",
            "do not use the persistent compile caches (stored render programs and JAX's "
            "compilation cache, in $NANOBRAGG_CACHE_DIR, default ~/.cache/nanobragg_jax/jax)", "cache on"),
+    Option(("--strict",), "", "strict",
+           "refuse unknown flags (nanoBragg.c ignores them, and so do we, with a warning)", "off",
+           switch_value=True),
 )
 
 OUR_NAMES = {n: o for o in OURS for n in o.names}

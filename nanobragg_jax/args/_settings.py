@@ -162,6 +162,7 @@ class Settings:
     noise_stream: str = "c"  # c: nanoBragg.c's ran1 stream; jax: counter-based jax.random
     chunk_rows: Optional[int] = None  # pixel rows per kernel chunk; None = automatic
     compile_cache: bool = True  # persistent JAX compilation cache (--no-cache turns it off)
+    strict: bool = False  # --strict: unknown flags are errors (C ignores them; we warn)
     argv: list = dataclasses.field(default_factory=list)  # the command line as given
     warnings: list = dataclasses.field(default_factory=list)
 

@@ -27,6 +27,7 @@ from nanobragg_jax.render._carry import carry_for_mode
 from nanobragg_jax.render._pixel_geometry import (
     capture_fraction,
     cast_model,
+    pixel_capture,
     rendered_pixels,
     solid_angle,
     subpixel_geometry,
@@ -288,8 +289,8 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int):
 
     pixel = R_E_SQR * beam.fluence * I / L.steps
     if not L.oversample_thick:
-        # C quirk A4: only the LAST layer's capture fraction (taken at its first sub-pixel).
-        pixel = pixel * capture[(L.thicksteps - 1) * L.oversample**2]
+        # C quirk A4: only the LAST layer's capture fraction (its first sub-pixel where not 0).
+        pixel = pixel * pixel_capture(model, capture)
     if not L.oversample_polar:
         pixel = pixel * polar_pixel
     if not L.oversample_omega:

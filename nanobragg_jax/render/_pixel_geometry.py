@@ -88,12 +88,34 @@ def solid_angle(model: Model, airpath):
 
 
 def capture_fraction(model: Model, diffracted, layer):
-    det = model.detector
-    if not model.layout.has_thickness:
+    """The fraction of photons each (layer, sub-pixel) sample's layer absorbs (C A4), (Q, P).
+
+    C starts each layer at 1 when the sensor has no thickness and never recomputes it then, unless
+    -oversample_thick: that recomputes it at every sub-pixel from the formula, which with thickness
+    0 is exp(0) - exp(0) = 0 (C quirk A12: the whole image is 0; setup warns).  The formula with a
+    thickness but mu = 0 (`-detector_abs 0|inf` before `-detector_thick`) is 0 as well.
+    """
+    det, L = model.detector, model.layout
+    if not L.has_thickness and not L.oversample_thick:
         return jnp.ones(diffracted[0].shape, diffracted[0].dtype)
     parallax = diffracted[0] * det.odet[0] + diffracted[1] * det.odet[1] + diffracted[2] * det.odet[2]
     t = layer.astype(parallax.dtype)[:, None]
     return jnp.exp(-t * det.thickstep * det.mu / parallax) - jnp.exp(-(t + 1.0) * det.thickstep * det.mu / parallax)
+
+
+def pixel_capture(model: Model, capture):
+    """The capture fraction a pixel is multiplied by without -oversample_thick (C quirk A4), (P,).
+
+    C resets it to 0 at each layer and recomputes it at every sub-pixel while it is 0, so the value
+    left after the loop is the LAST layer's, at its first sub-pixel where it is not 0 (0 if none).
+    """
+    L = model.layout
+    last = capture[(L.thicksteps - 1) * L.oversample**2:]  # (os^2, P)
+    if last.shape[0] == 1:
+        return last[0]
+    nonzero = last != 0.0  # NaN counts as computed, as in C (NaN == 0.0 is false)
+    first = jnp.argmax(nonzero, axis=0)
+    return jnp.where(nonzero.any(axis=0), jnp.take_along_axis(last, first[None, :], 0)[0], 0.0)
 
 
 def rendered_pixels(model: Model, spix, fpix):

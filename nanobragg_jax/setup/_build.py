@@ -104,6 +104,10 @@ def _crystal_setup(s: Settings, workdir: str, rng: CRandom, sample_xyz) -> dict:
     cell = _cell_from_settings(s) if user_cell else None
     if s.matfilename is not None:
         mat = np.asarray(read_mat(_path(workdir, s.matfilename)), dtype=np.float64)
+        if np.linalg.det(mat) == 0.0 or not np.all(np.isfinite(mat)):
+            # C divides by the cell volume (1/(a*.(b* x c*))): an all-zero or NaN image.
+            raise InputError("-mat %s: the matrix is singular (a*, b*, c* are coplanar: zero cell "
+                             "volume)" % s.matfilename)
         lines.append("reading %s" % s.matfilename)
         mat_recip = mat * (1e-10 / s.lambda0)  # C2: the A matrix includes the wavelength
         if not user_cell:
@@ -196,6 +200,7 @@ def build_experiment(settings: Settings, workdir: str = ".") -> Experiment:
         "default_F": np.float64(s.default_F),
     }
     g = geometry_from_params(np, det, params)
+    geo.check_beam_geometry(det, g)
     if not det.close_given:
         params["close_distance"] = np.float64(abs(float(g["ratio"]) * s.distance) * 1000.0)
     hdr = report_.header_geometry(g, det)
@@ -211,6 +216,7 @@ def build_experiment(settings: Settings, workdir: str = ".") -> Experiment:
 
     # --- structure factors (L2104-2250)
     table, hkls = _load_structure_factors(s, workdir, post)
+    warnings += list(getattr(table, "notes", []) or [])
     if hkls == 0:
         interpolate = 0  # C: nothing to interpolate
     if table is not None:
@@ -222,7 +228,7 @@ def build_experiment(settings: Settings, workdir: str = ".") -> Experiment:
 
     # --- sources (L2319-2433)
     if s.sourcefilename is not None:
-        data = np.asarray(read_source_file(_path(workdir, s.sourcefilename)))
+        data = np.asarray(read_source_file(_path(workdir, s.sourcefilename), notes=warnings))
         if data.size == 0:
             raise InputError("-sourcefile %s: no sources in the file" % s.sourcefilename)
         grid = src.file_sources(data.reshape(-1, 5), det.beam, hdiv, vdiv, disp)
