@@ -37,15 +37,19 @@ def build_app():
 
     @app.command("compare")
     def compare_command(a: str, b: str,
-                        shape: Optional[Tuple[int, int]] = typer.Option(None, "--shape", help="slow fast")):
-        """Compare two float images (raw float32 or SMV, .gz accepted): correlation, sum ratio, worst pixel."""
+                        shape: Optional[Tuple[int, int]] = typer.Option(None, "--shape", help="slow fast"),
+                        rtol: float = typer.Option(1e-5, "--rtol", help="relative tolerance per pixel"),
+                        atol: float = typer.Option(1e-7, "--atol", help="absolute tolerance, as a fraction of max|A|")):
+        """Compare image B with A (raw float32 or SMV, .gz accepted): correlation, sum ratio, worst pixel.
+        Exit 0 when every pixel has |B - A| <= rtol |A| + atol max|A|, else 1 (2: bad input)."""
         from nanobragg_jax.diagnostics import compare_images
 
         try:
-            result = compare_images(a, b, shape)
+            result = compare_images(a, b, shape, rtol=rtol, atol=atol)
         except InputError as exc:
             raise typer.Exit(_error(exc))
         print("\n".join(result.lines()))
+        raise typer.Exit(0 if result.failing == 0 else 1)
 
     @app.command("trace-diff")
     def trace_diff_command(a: str, b: str, tol: float = typer.Option(1e-6, "--tol", help="relative tolerance")):
@@ -233,7 +237,9 @@ def _render(settings) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in SUBCOMMANDS:
+    if argv and argv[0] == "render":  # the default command by name: same flags, same --help
+        argv = argv[1:]
+    elif argv and argv[0] in SUBCOMMANDS:
         try:
             build_app()(args=argv, prog_name="nanobragg")  # Typer prints its own usage errors (exit 2)
         except SystemExit as exc:

@@ -160,6 +160,10 @@ def check_final(s, origin):
         if h * w < fp * sp:  # C would read past the end of the mask (a larger mask is read as raster)
             raise InputError(f"-mask '{s.maskfilename}': the mask is {w}x{h} pixels but the detector is "
                              f"{fp}x{sp} (fast x slow)")
+        if (h, w) != (sp, fp):
+            s.warn(f"-mask '{s.maskfilename}': the mask is {w}x{h} pixels and the detector {fp}x{sp} "
+                   f"(fast x slow); nanoBragg.c uses the mask's first {fp * sp} pixels in file order, "
+                   "not a crop, and so do we")
 
 
 def _final_pixels(s):

@@ -306,6 +306,7 @@ class Option:
     default: str = ""
     choices: tuple = ()
     switch_value: bool = False  # what a switch ("" values) stores in its field
+    metavar: str = ""  # how --help names the values (default: from `values`)
 
 
 OURS = (
@@ -314,7 +315,8 @@ OURS = (
     Option(("--dtype",), "word", "dtype", "floating-point precision of the kernel", "float64",
            ("float64", "float32")),
     Option(("-trace_pixel", "--trace-pixel"), "ii", "trace_pixel",
-           "print the TRACE lines of one pixel: slow fast (0-based)"),
+           "print every intermediate quantity of pixel (slow S, fast F, 0-based) as TRACE_PY: lines",
+           metavar="S F"),
     Option(("--chunk-rows",), "i", "chunk_rows", "pixel rows per kernel chunk (memory knob)", "auto"),
     Option(("--noise-stream",), "word", "noise_stream",
            "random stream of the noise image: c = nanoBragg.c's ran1 stream, bit for bit (seeded by "

@@ -113,7 +113,7 @@ def _ingest_header(s, origin, path, is_mask):
     flag = "-mask" if is_mask else "-img"
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
         raise InputError(f"{flag} '{path}': cannot read file (missing or not a file)")
-    from nanobragg_jax.io import read_smv, value_of  # NumPy readers, imported only when needed
+    from nanobragg_jax.io import read_smv, value_of, value_text  # NumPy readers, imported only when needed
 
     try:
         image = read_smv(path)
@@ -127,6 +127,10 @@ def _ingest_header(s, origin, path, is_mask):
         value = value_of(image.header, key)  # last substring occurrence, NaN when absent
         if not math.isnan(value):
             setattr(s, field, value * scale)
+            text = value_text(image.header, key).split(";", 1)[0].strip()
+            if not is_number(text):  # C's atof takes what it can (0 for text): said, not silent
+                s.warn(f"{flag} '{path}': the header's {key}={text[:30]} is not a number; nanoBragg.c "
+                       f"reads it as {value:g}, and so do we")
         return value
 
     s.fpixels, s.spixels = int(image.width), int(image.height)

@@ -20,13 +20,14 @@ from nanobragg_jax.io._smv import (
     read_smv,
     smv_header_fields,
     value_of,
+    value_text,
     write_smv,
 )
 from nanobragg_jax.io._sourcefile import read_source_file
 
 __all__ = [
     "HKLTable", "read_hkl", "read_fdump", "write_fdump", "read_mat", "read_source_file",
-    "SMVImage", "read_smv", "value_of", "format_smv_header", "header_overflow", "smv_header_fields", "write_smv",
+    "SMVImage", "read_smv", "value_of", "value_text", "format_smv_header", "header_overflow", "smv_header_fields", "write_smv",
     "parse_header_fields", "write_float_image", "read_float_image", "write_pgm", "read_pgm",
     "atomic_open", "atomic_write_bytes", "c_atof", "format_g",
 ]

@@ -93,6 +93,13 @@ def parse_text_columns(text: str, n_columns: int = N_COLUMNS) -> np.ndarray:
     return np.array(rows, dtype=np.float64).reshape(len(rows), n_columns)
 
 
+def _split(text: str) -> list:
+    """The fields of a line split at C's separators (empty strings between adjacent ones)."""
+    for sep in SEPARATORS[1:]:
+        text = text.replace(sep, " ")
+    return text.split(" ")
+
+
 # Wavelengths in this range (metres, as C reads the column) are surely Angstrom.
 _ANGSTROM_LIKE = (0.5, 5.0)
 
@@ -135,6 +142,11 @@ def read_source_file(path, notes: list | None = None) -> np.ndarray:
                              "\\r before the newline zeroes the columns after it, C quirk S-2)")
         if x == 0.0 and y == 0.0 and z == 0.0:
             raise InputError(f"{where}: a source at (0, 0, 0) has no direction")
+    wide = [n for n, content, _ in kept if len([t for t in _split(content) if t]) > N_COLUMNS]
+    if wide:
+        notes.append(f"-sourcefile {name!r}, line {wide[0]}: more than {N_COLUMNS} columns (X Y Z I lambda); "
+                     f"nanoBragg.c ignores the rest, and so do we ({len(wide)} such line"
+                     f"{'s' * (len(wide) > 1)})")
     angstrom = [(n, row[4]) for n, _, row in kept if _ANGSTROM_LIKE[0] <= row[4] <= _ANGSTROM_LIKE[1]]
     if angstrom:
         n, lam = angstrom[0]

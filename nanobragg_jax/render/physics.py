@@ -102,8 +102,9 @@ def sinc3(x):
     finite gradient everywhere.
 
     C (nanoBragg.c sinc3) returns 1 at x == 0 exactly and evaluates the formula for every other x.
-    Near 0 the formula cancels: it is exactly 0 for 0 < |x| < 1.1e-8 and rounding noise up to ~1e-6
-    (C quirk C7: the direct-beam pixel of -round_xtal, where x ~ 1e-13, is 0 in C).  In float64 the
+    Near 0 the formula cancels: it is exactly 0 for 1e-154 < |x| < 1.1e-8 and rounding noise up to
+    ~1e-6 (C quirk C7: the direct-beam pixel of -round_xtal, where x ~ 1e-13, is 0 in C); below
+    1e-154 C's x*x underflows to a NaN, where we keep the 0.  In float64 the
     value is C's formula itself (XLA's sin and cos agree with glibc's there); its gradient below
     |x| = 1e-2 is that of the series 1 - x^2/10 + x^4/280 - ... (the limit), so gradients stay finite
     and smooth.  In float32 the formula's cancellation is far coarser than C's, so the series itself
@@ -118,7 +119,9 @@ def sinc3(x):
         # C's value in the small region, carried on the series' gradient.
         nonzero = x != 0.0
         xc = lax.stop_gradient(jnp.where(nonzero, x, 1.0))
-        c_value = jnp.where(nonzero, 3.0 * (jnp.sin(xc) / xc - jnp.cos(xc)) / (xc * xc), 1.0)
+        # Below x ~ 1e-154, C's x*x underflows and 0/0 is NaN: we keep the 0 of C's plateau above.
+        c_formula = 3.0 * (jnp.sin(xc) / xc - jnp.cos(xc)) / (xc * xc)
+        c_value = jnp.where(nonzero, jnp.where(xc * xc == 0.0, 0.0, c_formula), 1.0)
         series = series + lax.stop_gradient(c_value - series)
     return jnp.where(small, series, exact)
 

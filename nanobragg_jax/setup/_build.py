@@ -75,6 +75,7 @@ def _load_structure_factors(s: Settings, workdir: str, lines: list):
         # C quirk F1: a dump left in the working folder is used even with -default_F.
         table = read_fdump(dump)
         lines.append("reading Fs from %s" % s.dumpfilename)
+        table.notes += [w.replace("WARNING: ", "", 1) for w in table.warnings]
         rng = np.asarray(table.hkl_max) - np.asarray(table.hkl_min) + 1
         return table, int(rng[0] * rng[1] * rng[2])
     if s.default_F == 0.0:
