@@ -2,7 +2,7 @@
 items 12, 13 and 16).
 
 Each ```bash block is split into commands (`\\` continues a line); each `&&`-chained part that runs
-`nanobragg` is run with bash in a scratch folder that mirrors the repository root (symlinks), with a
+`nanobragg` (or `rm -f`) is run with bash in a scratch folder that mirrors the repository root (symlinks), with a
 `nanobragg` on PATH that runs this checkout's cli.py.  The exit code must be 0, or the N of a
 trailing `# exit N` comment.  Set-up parts (venv, pip, pytest itself) are the test environment's
 own and are not run; `python bench/...` and `python tools/...` must name scripts that exist
@@ -81,7 +81,7 @@ def test_command_runs_as_written(doc, command, code, root_mirror):
         if script:
             assert (ROOT / script.group(1)).is_file(), part
             continue
-        assert part.startswith("nanobragg"), f"{doc}: a command this test does not know how to run: {part}"
+        assert part.startswith(("nanobragg", "rm -f ")), f"{doc}: a command this test does not know how to run: {part}"
         r = subprocess.run(["bash", "-c", part], cwd=folder, env=env, capture_output=True, text=True,
                            timeout=600)
         assert r.returncode == code, f"{doc}: {part}\n{r.stderr[-2000:]}"
