@@ -9,14 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import CASES, INPUTS, golden_case_names, load_case
-from nanobragg_jax.outputs._images import (
-    format_g,
-    image_statistics,
-    int_image,
-    last_subpixel_position,
-    pgm_image,
-)
-from nanobragg_jax.io import parse_header_fields, read_float_image, read_smv
+from nanobragg_jax.io import format_g, parse_header_fields, read_float_image, read_smv
+from nanobragg_jax.outputs import image_statistics, int_image, last_subpixel_position, pgm_image
 from nanobragg_jax.io._pgm import pgm_bytes
 
 

@@ -345,3 +345,5 @@ def test_unknown_flags_are_ignored_with_a_warning_like_c():
     assert warned(s, "'-hdiv 0' is ignored", "did you mean -hdiv", "--strict")
     assert warned(s, "'-distanse 120' is ignored", "did you mean -distance")
     assert P("-foo").warnings and P("-foo bar.txt -N 2").Na == 2
+    with pytest.raises(InputError, match="unknown option '--mod'; did you mean --mode"):
+        P("--mod c-parity")  # a double dash is our options' spelling: a typo of ours, not a C flag

@@ -234,6 +234,8 @@ def _check_token(tok, following, s, previous=None) -> int:
         return sum(1 for t in following[:rejected.nvalues] if is_number(t) or not t.startswith("-"))
     if s.strict:
         raise InputError(f"unknown flag '{tok}'{suggest(tok)} (--strict)")
+    if tok.startswith("--"):  # our options' spelling: a typo of one of ours, never a nanoBragg flag
+        raise InputError(f"unknown option '{tok}'{suggest(tok)}")
     # nanoBragg.c ignores a flag it does not know, and the values after it (issue 11: the SAXS
     # examples of its README pass -hdiv/-vdiv): so do we, with a warning.
     n = 0
