@@ -17,6 +17,11 @@ def c_divide(xp, x, divisor: float):
     backend may then fuse with a following addition into one FMA; both change the last bit.  That
     matters where C's set-up cancels to exactly 0 (the direct beam on a pixel centre: Ybeam/1000 +
     pixel/2 - Sdet), so unit conversions that feed such sums divide through an opaque divisor.
+
+    Arguments:
+        xp: numpy, math or jax.numpy.  x: a number or array.  divisor: a Python float.
+    Returns:
+        x / divisor, x's shape (differentiable under JAX: d/dx = 1/divisor).
     """
     if xp.__name__ in ("numpy", "math"):
         return x / divisor

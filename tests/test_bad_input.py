@@ -43,6 +43,7 @@ REFUSED = [
     ("twotheta 90, beam pivot", ["-twotheta", "90"], "passes through the sample"),
     ("beamsize 0 with flux", ["-flux", "1e12", "-beamsize", "0"], "-beamsize 0"),
     ("singular -mat", ["-mat", "sing.mat"], "singular"),
+    ("a wavelength of 0 from -dispersion", ["-dispersion", "200", "-dispsteps", "3"], "-dispersion 200%"),
     ("depth overflows", ["-detector_thick", "100", "-detector_abs", "1e-320"], "-detector_abs"),
     ("infinite image (C exits 0)", ["-water", "1e300"], "NaN or infinite"),
 ]

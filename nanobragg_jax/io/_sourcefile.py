@@ -113,6 +113,10 @@ def read_source_file(path, notes: list | None = None) -> np.ndarray:
     (0, 0, 0) with wavelength 0.  Wavelengths of 0.5-5 (Angstrom written where C reads metres) get
     a warning.
 
+    Arguments:
+        path: the source file.  notes: a list our one-line warnings are appended to (or None).
+    Returns:
+        (n, 5) float64 table in file order, comment and empty lines left out.
     Raises:
         InputError: the file cannot be read or holds no source (C exits with code 9); a source
             with a wavelength <= 0 or infinite, or at position (0, 0, 0) (no direction): C renders

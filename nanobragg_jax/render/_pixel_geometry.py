@@ -94,6 +94,12 @@ def capture_fraction(model: Model, diffracted, layer):
     -oversample_thick: that recomputes it at every sub-pixel from the formula, which with thickness
     0 is exp(0) - exp(0) = 0 (C quirk A12: the whole image is 0; setup warns).  The formula with a
     thickness but mu = 0 (`-detector_abs 0|inf` before `-detector_thick`) is 0 as well.
+
+    Arguments:
+        model: the cast Model.  diffracted: three (Q, P) unit-vector components (Q = layers x
+            sub-pixels).  layer: (Q,) layer index of each sample.
+    Returns:
+        (Q, P) capture fractions, in the geometry's dtype.
     """
     det, L = model.detector, model.layout
     if not L.has_thickness and not L.oversample_thick:
@@ -108,6 +114,11 @@ def pixel_capture(model: Model, capture):
 
     C resets it to 0 at each layer and recomputes it at every sub-pixel while it is 0, so the value
     left after the loop is the LAST layer's, at its first sub-pixel where it is not 0 (0 if none).
+
+    Arguments:
+        model: the cast Model.  capture: (Q, P) from `capture_fraction`.
+    Returns:
+        (P,) the factor per pixel.
     """
     L = model.layout
     last = capture[(L.thicksteps - 1) * L.oversample**2:]  # (os^2, P)

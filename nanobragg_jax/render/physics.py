@@ -104,11 +104,16 @@ def sinc3(x):
     C (nanoBragg.c sinc3) returns 1 at x == 0 exactly and evaluates the formula for every other x.
     Near 0 the formula cancels: it is exactly 0 for 1e-154 < |x| < 1.1e-8 and rounding noise up to
     ~1e-6 (C quirk C7: the direct-beam pixel of -round_xtal, where x ~ 1e-13, is 0 in C); below
-    1e-154 C's x*x underflows to a NaN, where we keep the 0.  In float64 the
-    value is C's formula itself (XLA's sin and cos agree with glibc's there); its gradient below
-    |x| = 1e-2 is that of the series 1 - x^2/10 + x^4/280 - ... (the limit), so gradients stay finite
-    and smooth.  In float32 the formula's cancellation is far coarser than C's, so the series itself
-    is the value there (the x -> 0 limit, not C's cancellation).
+    1e-154 C's x*x underflows to a NaN, where we keep the 0.  In float64 the value is C's formula
+    itself (XLA's sin and cos agree with glibc's there); its gradient below |x| = 1e-2 is that of
+    the series 1 - x^2/10 + x^4/280 - ... (the limit), so gradients stay finite and smooth.  In
+    float32 the formula's cancellation is far coarser than C's, so the series itself is the value
+    there (the x -> 0 limit, not C's cancellation).
+
+    Arguments:
+        x: any shape, float32 or float64 (C: pi * sqrt(hrad^2 * fudge), >= 0).
+    Returns:
+        the same shape and dtype.
     """
     small = jnp.abs(x) < 1e-2
     z = x * x

@@ -238,6 +238,10 @@ def build_experiment(settings: Settings, workdir: str = ".") -> Experiment:
     positions, wavelengths = src.source_vectors(np, grid, det.beam, det.polar, det.vert,
                                                 lambda0=s.lambda0)
     post += src.source_summary(grid, positions, wavelengths, s.lambda0)
+    if np.any(np.asarray(wavelengths) <= 0.0) and s.sourcefilename is None:
+        # C divides by each source's wavelength: 0 gives a NaN image, < 0 a meaningless one.
+        raise InputError("-dispersion %g%%: the wavelengths reach %g A; the spread must stay below 200%%"
+                         % (s.dispersion * 100, float(np.min(wavelengths)) * 1e10))
 
     # --- mosaic domains (L2436-2455): always 3 draws per domain from the shared stream
     uniforms, _ = mos.draw_uniforms(rng, s.mosaic_seed, domains)

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Mapping, Optional
 import numpy as np
 
 from nanobragg_jax.constants import AVOGADRO, R_E_SQR, RTD, WATER_F, WATER_MW
-from nanobragg_jax.vectors import c_divide
 from nanobragg_jax.setup import _crystal as xtal
 from nanobragg_jax.setup import _mosaic as mos
 from nanobragg_jax.setup import _sources as src
@@ -22,6 +21,7 @@ from nanobragg_jax.setup._detector import (
     fs_from_beam_centre,
 )
 from nanobragg_jax.setup._summary import header_geometry
+from nanobragg_jax.vectors import c_divide
 
 if TYPE_CHECKING:
     from nanobragg_jax.render import Model
