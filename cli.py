@@ -39,16 +39,20 @@ def build_app():
 
     @app.command("compare")
     def compare_command(a: str, b: str,
-                        shape: Optional[Tuple[int, int]] = typer.Option(None, "--shape", help="slow fast")):
-        """Compare two images (raw float32 or SMV, .gz accepted; .cbf; .nxs, its first frame):
-        correlation, sum ratio, worst pixel."""
+                        shape: Optional[Tuple[int, int]] = typer.Option(None, "--shape", help="slow fast"),
+                        rtol: float = typer.Option(1e-5, "--rtol", help="relative tolerance per pixel"),
+                        atol: float = typer.Option(1e-7, "--atol", help="absolute tolerance, as a fraction of max|A|")):
+        """Compare image B with A (raw float32 or SMV, .gz accepted; .cbf; .nxs, its first frame):
+        correlation, sum ratio, worst pixel.  Exit 0 when every pixel has
+        |B - A| <= rtol |A| + atol max|A|, else 1 (2: bad input)."""
         from nanobragg_jax.diagnostics import compare_images
 
         try:
-            result = compare_images(a, b, shape)
+            result = compare_images(a, b, shape, rtol=rtol, atol=atol)
         except InputError as exc:
             raise typer.Exit(_error(exc))
         print("\n".join(result.lines()))
+        raise typer.Exit(0 if result.failing == 0 else 1)
 
     @app.command("compare-expt")
     def compare_expt_command(truth: str, found: str):
@@ -172,7 +176,7 @@ def _render(settings, store: Optional[str]) -> int:
     from nanobragg_jax.layout import progress_blocks
     from nanobragg_jax.noise import noise_summary_line
     from nanobragg_jax.programs import render_frame
-    from nanobragg_jax.setup import build_experiment, write_structure_factor_dump
+    from nanobragg_jax.setup import build_experiment
 
     s = settings
     exp = build_experiment(s, workdir=".")
@@ -180,7 +184,6 @@ def _render(settings, store: Optional[str]) -> int:
     cost_warnings = _check_cost(exp, s)  # refuses (InputError) before anything is written
     # --out/--expt: checked before anything is rendered or written
     truth, to_file = _processing_model(s, exp) if s.out_file or s.expt_file else (None, None)
-    write_structure_factor_dump(exp)  # C writes it while reading -hkl (Fdump.bin)
     print("\n".join(exp.summary))
     if exp.panels is not None:
         return _render_panels(s, exp, store, truth, cost_warnings)
@@ -202,10 +205,12 @@ def _render(settings, store: Optional[str]) -> int:
     img = _add_background(exp, img, store)  # --stol ...: nonBragg's background, float32 add as C's chain
 
     # Everything is computed before the first file is written, so a failure leaves no outputs.
-    out = frame_products(exp, img)
+    out = frame_products(exp, img)  # refuses a NaN or infinite image (nanoBragg.c writes it, exit 0)
     stats = out.stats
     for w in out.warnings:
         print(f"nanobragg: warning: {w}", file=sys.stderr)
+    # C writes the dump while reading -hkl (Fdump.bin); here only once the image is known to be finite
+    _write_dump(exp)
 
     counts = None
     if s.out_file is not None:  # what a detector reports: counts without the ADC offset
@@ -267,7 +272,8 @@ def _render_panels(s, exp, store, truth=None, cost_warnings=()) -> int:
     images, omegas = render_panel_frames(exp, chunk_rows=s.chunk_rows, cache_dir=store)
 
     # Everything is computed before the first file is written, so a failure leaves no outputs.
-    out = panel_frame_products(exp, images)
+    out = panel_frame_products(exp, images)  # refuses a NaN or infinite panel image
+    _write_dump(exp)
     stats, int_scale, noise = out.stats, out.int_scale, out.noise or []
     pgms = out.pgms or [None] * count
 
@@ -302,6 +308,14 @@ def _render_panels(s, exp, store, truth=None, cost_warnings=()) -> int:
             counts = np.stack([detector_counts(img, s.adc_offset) for img in out.detector_images()])[None]
         _write_processing_files(s, truth, counts, lambda image: image)
     return 0
+
+
+def _write_dump(exp) -> None:
+    """Fdump.bin after a -hkl read, as C leaves it; a dump that cannot be written is C's warning."""
+    from nanobragg_jax.setup import write_structure_factor_dump
+
+    if exp.fdump_path is not None and not write_structure_factor_dump(exp):
+        print(f"WARNING: unable to open dump file: {exp.settings.dumpfilename}")
 
 
 def _add_background(exp, img, store):
@@ -385,7 +399,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "series":  # nanoBragg flags plus our options: parsed by datasets
         return series(argv[1:])
-    if argv and argv[0] in SUBCOMMANDS:
+    if argv and argv[0] == "render":  # the default command by name: same flags, same --help
+        argv = argv[1:]
+    elif argv and argv[0] in SUBCOMMANDS:
         try:
             build_app()(args=argv, prog_name="nanobragg")  # Typer prints its own usage errors (exit 2)
         except SystemExit as exc:

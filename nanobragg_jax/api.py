@@ -12,10 +12,10 @@ parameter value never recompiles.  docs/api.md lists every name, its unit and wh
 
 from __future__ import annotations
 
+import contextlib
 import shlex
-from typing import Mapping, Optional, Sequence, Tuple, Union
-
 import warnings
+from typing import Mapping, Optional, Sequence, Tuple, Union
 
 import jax
 import jax.numpy as jnp
@@ -121,7 +121,22 @@ def simulate(exp, p: Optional[Params] = None, *, chunk_rows: Optional[int] = Non
     """
     if exp.panels is not None:
         raise ValueError(f"this experiment has {len(exp.panels)} panels: use simulate_panels")
-    return render(build_model(exp, p), chunk_rows=chunk_rows, checkpoint=checkpoint)
+    if exp.layout.dtype == "float64" and not jax.config.jax_enable_x64:
+        _warn_x64_off()
+    with _quiet_dtype_warnings(exp):
+        return render(build_model(exp, p), chunk_rows=chunk_rows, checkpoint=checkpoint)
+
+
+@contextlib.contextmanager
+def _quiet_dtype_warnings(exp):
+    """float64 asked for with x64 off: our one warning (`_warn_x64_off`) stands for the one JAX
+    gives for every array the set-up and kernel ask to be float64 (they hold float32 instead)."""
+    if exp.layout.dtype != "float64" or jax.config.jax_enable_x64:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Explicitly requested dtype float64", category=UserWarning)
+        yield
 
 
 def simulate_panels(exp, p: Optional[Params] = None, *, chunk_rows: Optional[int] = None,

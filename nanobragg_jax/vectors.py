@@ -10,6 +10,27 @@ from __future__ import annotations
 import math
 
 
+def c_divide(xp, x, divisor: float):
+    """x / divisor rounded as C rounds it (one IEEE division), for any array module.
+
+    Under XLA a division by a constant becomes a multiplication by its reciprocal, which the CPU
+    backend may then fuse with a following addition into one FMA; both change the last bit.  That
+    matters where C's set-up cancels to exactly 0 (the direct beam on a pixel centre: Ybeam/1000 +
+    pixel/2 - Sdet), so unit conversions that feed such sums divide through an opaque divisor.
+
+    Arguments:
+        xp: numpy, math or jax.numpy.  x: a number or array.  divisor: a Python float.
+    Returns:
+        x / divisor, x's shape (differentiable under JAX: d/dx = 1/divisor).
+    """
+    if xp.__name__ in ("numpy", "math"):
+        return x / divisor
+    from jax import lax  # traced code only: this module imports no JAX for the host set-up
+
+    x = xp.asarray(x)
+    return x / lax.optimization_barrier(xp.full_like(x, divisor))
+
+
 def dot(x, y):
     """x . y summed left to right (C's dot_product)."""
     return x[0] * y[0] + x[1] * y[1] + x[2] * y[2]

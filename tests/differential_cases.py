@@ -622,6 +622,119 @@ REPRODUCERS: dict[str, tuple[list[str], str]] = {
         "list of deliberate deviations"),
 }
 
+# The whole kinds of issue 11's faults, at their edge values (added with the fixes; C's results
+# stored the same way).  Kind 8: the sensor-absorption path at thickness 0, mu 0, mu infinite (which
+# -detector_abs inf turns into thickness 0), one layer, with and without -oversample_thick.  Kind 9:
+# every lattice shape, and the polarization, on the exact direct beam.  Kind 10: the geometries with
+# a vanishing beam . normal where C's image still means something.
+_EDGE = "-default_F 100 -cell 50 -detpixels 8 -N 3 "
+_BEAM_ON_PIXEL = "-default_F 100 -cell 50 -detpixels 12 -Xbeam 0.6 -Ybeam 0.6 -oversample 1 "
+REPRODUCERS.update({
+    "sensor_thick_0": ((_EDGE + "-detector_thick 0 -oversample 2").split(),
+                       "kind 8 edge: thickness 0 without -oversample_thick: capture fraction 1"),
+    "sensor_abs_inf_after_thick": ((_EDGE + "-detector_thick 300 -detector_abs inf").split(),
+                                   "kind 8 edge: mu infinite (-detector_abs inf resets the thickness to 0)"),
+    "sensor_mu_0": ((_EDGE + "-detector_abs 0 -detector_thick 200").split(),
+                    "kind 8 edge: a thickness with mu 0: every layer captures exp(0) - exp(0) = 0"),
+    "sensor_mu_0_oversample_thick": ((_EDGE + "-detector_abs 0 -detector_thick 200 -oversample_thick").split(),
+                                     "kind 8 edge: mu 0 with -oversample_thick"),
+    "sensor_one_layer": ((_EDGE + "-detector_thick 200 -detector_thicksteps 1 -oversample 3").split(),
+                         "kind 8 edge: one layer asked for (C makes it 2, step = thickness)"),
+    "sensor_one_layer_oversample_thick": (
+        (_EDGE + "-detector_thick 200 -detector_thicksteps 1 -oversample 3 -oversample_thick").split(),
+        "kind 8 edge: one layer with -oversample_thick"),
+    "sensor_thick_oversample_thick": ((_EDGE + "-detector_thick 300 -detector_abs 50 -oversample_thick "
+                                       "-oversample 3").split(),
+                                      "kind 8: a real sensor with -oversample_thick (per sub-pixel capture)"),
+    "round_xtal_default_beam": ("-default_F 100 -cell 50 -detpixels 33 -round_xtal".split(),
+                                "kind 9, the issue's example: MOSFLM's default beam centre falls on pixel "
+                                "(17, 17)'s centre; C's sinc3 cancels to 0 there (x ~ 1e-13) only if the "
+                                "set-up divides by 1000 exactly as C does"),
+    "round_xtal_N3_default_beam": ("-default_F 100 -cell 50 -detpixels 33 -N 3 -round_xtal".split(),
+                                   "kind 9: the same with N = 3"),
+    "gauss_direct_beam": ((_BEAM_ON_PIXEL + "-N 3 -gauss_xtal").split(), "kind 9: gauss on the direct beam"),
+    "tophat_direct_beam": ((_BEAM_ON_PIXEL + "-N 3 -tophat_spots").split(), "kind 9: tophat on the direct beam"),
+    "square_direct_beam_N36": ((_BEAM_ON_PIXEL + "-N 36").split(),
+                               "kind 9: sincg at h = 0 (C: N) and next to it, N = 36"),
+    "polar_kahn_1_direct_beam": ((_BEAM_ON_PIXEL + "-N 3 -polar 1").split(),
+                                 "kind 9: polarization at 2theta = 0 (psi = atan2(0, 0) = 0), Kahn factor 1"),
+    "beam_parallel_sample_pivot": (
+        "-default_F 100 -cell 50 -detpixels 8 -beam_vector 0 0 1 -pivot sample -close_distance 100".split(),
+        "kind 10, meaningful: beam parallel to the detector, sample pivot, close distance given "
+        "(a detector at 90 degrees; C's distance is 4.5e306 m, warned)"),
+    "twotheta_90_sample_pivot": ("-default_F 100 -cell 50 -detpixels 12 -N 3 -twotheta 90 -xds".split(),
+                                 "kind 10, meaningful: -twotheta 90 with XDS's sample pivot"),
+    "beam_reversed": ("-default_F 100 -cell 50 -detpixels 8 -N 3 -beam_vector -1 0 0".split(),
+                      "kind 10: beam . normal = -1: C's distance is -0.1 m (rendered as C does)"),
+})
+
 
 def repro_dir(name: str) -> Path:
     return DATA / "repro" / name
+
+
+# ----------------------------------------------------------------------------------------------
+# running nanobragg_jax on a stored case (tests/test_differential.py, tests/run_differential.py)
+# ----------------------------------------------------------------------------------------------
+
+# Cases nanobragg_jax refuses on purpose (docs/parity.md): C's image has no meaning there.
+# seed or reproducer name -> a phrase of our one-line error.
+REFUSED = {
+    "beam_vector_along_fdet": "detector plane passes through the sample",
+    "twotheta_90": "detector plane passes through the sample",
+    "roi_inverted": "empty region",
+    # C's float image has 55 infinite pixels: -oversample_omega with -point_pixel multiplies the
+    # running sum by 1/R^2 ~ 300 after every term (C quirk A5) until float32 overflows.  We never
+    # write an image with NaN or infinite pixels.
+    134: "NaN or infinite",
+}
+
+# The fixed subset the unit test runs (every case compiles its own program, so all 171 take minutes;
+# `python tests/run_differential.py --all` runs them): every fault seed, every reproducer, seed 134
+# (the one C image with infinite pixels, refused), and these eleven seeds, a greedy cover, among the
+# seeds whose C image is finite and not all zero, of every flag the
+# generator draws (a -mat file, a source file, both hkl tables with and without interpolation,
+# each lattice shape, -dmin, -roi, -curved_det, -point_pixel, -water, every convention and custom
+# vectors, random misset, mosaic, phi steps, divergence, dispersion, sensor layers, the three
+# -oversample_* switches, flux and fluence, -adc and -scale, noise images).  The fault seeds alone
+# would not do: their C images are all zero (kind 8), whatever else they ask for.
+COVERAGE_SEEDS = (3, 11, 29, 33, 40, 55, 92, 121, 134, 139, 142, 145)
+
+
+def ours_argv(key, folder=".") -> list:
+    """Our command line for a stored case: its stored args (not a fresh generate()), c-parity, the
+    same output flags as C's run, no compile cache."""
+    case = load_case(key)
+    return list(case["args"]) + output_flags(folder, case["noise"]) + ["--mode", "c-parity", "--no-cache"]
+
+
+def compare_outputs(key, folder) -> dict:
+    """Our outputs in `folder` against C's: float pixels outside the parity tolerance and the worst
+    |ours-C|/allowed, the largest int-image difference (counts) and the differing noise pixels."""
+    import numpy as np
+
+    case = load_case(key)
+    shape = tuple(case["shape"])
+    folder = Path(folder)
+    ours = np.fromfile(folder / "float.bin", dtype="<f4").reshape(shape)
+    bad, worst = float_mismatch(ours, reference_float(key))
+    ints = smv_pixels((folder / "int.img").read_bytes(), shape).astype(np.int64)
+    out = {"float_bad": bad, "float_worst": worst,
+           "int_maxdiff": int(np.abs(ints - reference_smv(key, "int.img").astype(np.int64)).max())}
+    if case["noise"]:
+        noise = smv_pixels((folder / "noise.img").read_bytes(), shape)
+        out["noise_diff"] = int(np.count_nonzero(noise != reference_smv(key, "noise.img")))
+    return out
+
+
+def agrees(result: dict) -> bool:
+    """The parity rule of docs/parity.md on a `compare_outputs` result."""
+    return (result["float_bad"] == 0 and result["int_maxdiff"] <= INT_COUNTS
+            and result.get("noise_diff", 0) == 0)
+
+
+def copy_inputs(key, folder) -> None:
+    import shutil
+
+    for path in input_files(load_case(key)["args"]):
+        shutil.copy(path, folder)

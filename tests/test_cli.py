@@ -54,7 +54,7 @@ def test_help_is_fast_and_does_not_import_jax():
 # --- bad input: exit 2, one line on stderr, no output touched ----------------------------------------------
 @pytest.mark.parametrize("bad, named", [
     (["-roi", "1", "2", "3"], "-roi"), (["-hkl", "missing.hkl"], "missing.hkl"), (["-N", "2.5"], "-N"),
-    (["-distanse", "100"], "-distance"), (["--mode", "fast"], "--mode"), (["-pixel", "0"], "-pixel"),
+    (["-distanse", "100", "--strict"], "-distance"), (["--mode", "fast"], "--mode"), (["-pixel", "0"], "-pixel"),
     (["-default_F"], "-default_F"),
 ])
 def test_bad_input_exit_code_and_untouched_output(tmp_path, bad, named):
@@ -70,7 +70,7 @@ def test_bad_input_exit_code_and_untouched_output(tmp_path, bad, named):
 
 
 def test_bad_input_in_process(capsys):
-    assert cli.main(["-cell", "100", "-detector_twotheta", "5"]) == 2
+    assert cli.main(["-cell", "100", "-detector_twotheta", "5", "--strict"]) == 2
     err = capsys.readouterr().err
     assert "unknown flag '-detector_twotheta'; did you mean -twotheta?" in err
 

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from nanobragg_jax.errors import InputError
 from nanobragg_jax.render import physics as ph
 from nanobragg_jax.io import _hkl as hkl_mod
 
@@ -27,6 +28,13 @@ HKL_TEXTS = {
 def test_clean_hkl_reader_equals_the_c_scanner(tmp_path, monkeypatch, name, default_F):
     path = tmp_path / f"{name}.hkl"
     path.write_text(HKL_TEXTS[name])
+    if name == "junk":  # a line that is not 'h k l F' is refused by both readers (issue 11)
+        with pytest.raises(InputError, match=r"line 2: '1 2 3 abc'"):
+            hkl_mod.read_hkl(path, default_F)
+        monkeypatch.setattr(hkl_mod, "_clean_records", lambda text: None)
+        with pytest.raises(InputError, match=r"line 2: '1 2 3 abc'"):
+            hkl_mod.read_hkl(path, default_F)
+        return
     fast = hkl_mod.read_hkl(path, default_F)
     monkeypatch.setattr(hkl_mod, "_clean_records", lambda text: None)
     exact = hkl_mod.read_hkl(path, default_F)

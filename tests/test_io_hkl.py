@@ -119,8 +119,12 @@ def test_bad_hkl_inputs(tmp_path):
         read_hkl(tmp_path / "missing.hkl")
     empty = tmp_path / "empty.hkl"
     empty.write_text("# no numbers here\n")
-    with pytest.raises(InputError, match="not enough HKL indices.*empty.hkl|empty.hkl.*not enough HKL"):
+    with pytest.raises(InputError, match=r"empty.hkl', line 1: '# no numbers here' is not 'h k l F'"):
         read_hkl(empty)
+    nothing = tmp_path / "nothing.hkl"
+    nothing.write_text("\n\n")
+    with pytest.raises(InputError, match="not enough HKL indices.*nothing.hkl|nothing.hkl.*not enough HKL"):
+        read_hkl(nothing)
     wild = tmp_path / "wild.hkl"
     wild.write_text("0 0 1.5 7\n0 0 0 0.25\n")  # C segfaults: the %d pass reads index (7 0 0)
     with pytest.raises(InputError, match="wild.hkl"):

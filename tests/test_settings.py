@@ -327,9 +327,23 @@ def test_bad_input_raises_input_error_naming_the_flag(args, named):
 
 
 def test_unknown_flag_suggests_the_closest():
+    """With --strict an unknown flag is an error naming the closest real flag (issue 11 item 1)."""
     with pytest.raises(InputError, match=r"unknown flag '-distanse'; did you mean -distance\?"):
-        P("-distanse 100")
+        P("-distanse 100 --strict")
     with pytest.raises(InputError, match="did you mean -twotheta"):
-        P("-detector_twotheta 5")
+        P("--strict -detector_twotheta 5")
     with pytest.raises(InputError, match="did you mean -xds"):
-        P("-XDS")
+        P("-XDS --strict")
+
+
+def test_unknown_flags_are_ignored_with_a_warning_like_c():
+    """nanoBragg.c ignores a flag it does not know and the values after it (its README's SAXS
+    examples pass -hdiv 0 -vdiv 0): so do we, with one warning per flag naming the closest one."""
+    s = P("-hdiv 0 -vdiv 0 -N 3 -distanse 120")
+    assert (s.Na, s.distance, s.hdivrange, s.vdivrange) == (3, 0.1, -1.0, -1.0)
+    assert len(s.warnings) == 3
+    assert warned(s, "'-hdiv 0' is ignored", "did you mean -hdiv", "--strict")
+    assert warned(s, "'-distanse 120' is ignored", "did you mean -distance")
+    assert P("-foo").warnings and P("-foo bar.txt -N 2").Na == 2
+    with pytest.raises(InputError, match="unknown option '--mod'; did you mean --mode"):
+        P("--mod c-parity")  # a double dash is our options' spelling: a typo of ours, not a C flag

@@ -23,7 +23,7 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 HKL = ROOT / "tests" / "data" / "golden" / "inputs" / "P1_wide.hkl"
 # Keep in step with the README's first command.
-PATTERN_ARGS = ("-hkl {hkl} -cell 60 60 60 90 90 90 -misset 10 20 30 -N 10 -gauss_xtal -lambda 1 -distance 100 "
+PATTERN_ARGS = ("-hkl {hkl} -cell 60 60 60 90 90 90 -misset 10 20 30 -N 5 -gauss_xtal -lambda 1 -distance 100 "
                 "-detpixels 256 -pixel 0.2 -mosaic 0.3 -mosaic_dom 10 -osc 1 -phisteps 5 -oversample 2")
 
 

@@ -105,8 +105,11 @@ def check_values(flag, tok, following) -> int:
         return 1
     if kind == "abs":
         (v,) = _take(tok, following, 1, "a depth in um, or inf")
-        if v != "inf":
-            _number(tok, v, "f", "nonneg")
+        if "inf" not in v:
+            depth_um = _number(tok, v, "f", "nonneg")
+            if depth_um != 0.0 and depth_um * 1e-6 < 1e-308:
+                # C: mu = 1/depth overflows to inf, and a layer at depth 0 then gives 0*inf = NaN
+                raise InputError(f"{tok} {v}: the depth is too small (1/depth overflows)")
         return 1
     if kind in ("in", "out", "path"):
         return _file(tok, following, kind)
@@ -138,6 +141,11 @@ def check_final(s, origin):
         if 1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg <= 1e-12:
             raise InputError(f"-cell {a:g} {b:g} {c:g} " + " ".join(f"{x * RTD:g}" for x in angles)
                              + ": the angles give a cell of zero volume")
+        given = (s.cell_b, s.cell_c, s.cell_alpha, s.cell_beta, s.cell_gamma)
+        if any(not x > 0 for x in given):  # C quirk P9: a short -cell, or lengths/angles <= 0
+            s.warn(f"-cell assumed to be {a:g} {b:g} {c:g} " + " ".join(f"{x * RTD:g}" for x in angles)
+                   + ": nanoBragg.c takes a missing or non-positive b, c as a and angle as 90 degrees "
+                   "(C quirk P9)")
     if "roi_xmin" in origin and (s.roi_xmin > s.roi_xmax or s.roi_ymin > s.roi_ymax):
         raise InputError(f"-roi {s.roi_xmin} {s.roi_xmax} {s.roi_ymin} {s.roi_ymax}: empty region "
                          "(need xmin <= xmax and ymin <= ymax)")
@@ -160,6 +168,10 @@ def check_final(s, origin):
         if h * w < fp * sp:  # C would read past the end of the mask (a larger mask is read as raster)
             raise InputError(f"-mask '{s.maskfilename}': the mask is {w}x{h} pixels but the detector is "
                              f"{fp}x{sp} (fast x slow)")
+        if (h, w) != (sp, fp):
+            s.warn(f"-mask '{s.maskfilename}': the mask is {w}x{h} pixels and the detector {fp}x{sp} "
+                   f"(fast x slow); nanoBragg.c uses the mask's first {fp * sp} pixels in file order, "
+                   "not a crop, and so do we")
 
 
 def _final_pixels(s):
@@ -170,8 +182,36 @@ def _final_pixels(s):
 
 
 # --- warnings -----------------------------------------------------------------------------------------
+# Values that are surely in the wrong unit (issue 11): (flag, Settings field, scale to the flag's
+# unit, test on the flag's value, what the user probably meant).  nanoBragg.c takes them as given,
+# and so do we, with a warning.
+_UNIT_TRAPS = (
+    ("-lambda", "lambda0", 1e10, lambda x: x > 100.0, "the wavelength is in Angstrom"),
+    ("-energy", "lambda0", 1e10, lambda x: x > 100.0, "the energy is in eV (12398 eV = 1 A), not keV"),
+    ("-distance", "distance", 1e3, lambda x: x < 1.0, "the distance is in mm, not metres"),
+    ("-close_distance", "close_distance", 1e3, lambda x: x < 1.0, "the distance is in mm, not metres"),
+    ("-pixel", "pixel_size", 1e3, lambda x: x > 10.0, "the pixel size is in mm (172 um is 0.172)"),
+    ("-detector_thick", "detector_thick", 1e6, lambda x: 0.0 < x < 1.0,
+     "the sensor thickness is in um (0.45 mm is 450)"),
+    ("-xtalsize", "sample_x", 1e3, lambda x: x > 10.0, "the crystal size is in mm"),
+    ("-beamsize", "beamsize", 1e3, lambda x: x > 100.0, "the beam size is in mm"),
+)
+
+
+def _unit_warnings(s, origin, tokens):
+    for name, field, scale, suspicious, meant in _UNIT_TRAPS:
+        kind, i, src = origin.get(field, ("default", -1, None))
+        if kind != "own" or src.name != name:
+            continue
+        value = getattr(s, field) * scale
+        shown = 12398.42 / value if name == "-energy" else value  # back to the flag's own unit
+        if math.isfinite(value) and suspicious(value):
+            s.warn(f"{tokens[i]} {shown:g}: {meant}; nanoBragg.c takes it as given, and so do we")
+
+
 def parse_time_warnings(s, origin, tokens):
     _accident_warnings(s, origin, tokens)
+    _unit_warnings(s, origin, tokens)
     used = {src.name for kind, _, src in origin.values() if kind == "own"}
     conv = s.beam_convention
     given_vectors = [f for f in _VECTORS if getattr(s, f) is not None]

@@ -301,12 +301,14 @@ ACCIDENT_NOTES = {
 @dataclasses.dataclass(frozen=True)
 class Option:
     names: tuple  # spellings; "--x=value" is accepted too for the long ones
-    values: str  # "" switch | "word" | "path" (a file name) | "i" | "ii"
+    values: str  # "" switch | "word" | "path" (a file written) | "in" (a file read) | "i" | "ii" | "int" | "f"
     field: str  # Settings field it sets
     help: str
     default: str = ""
     choices: tuple = ()
     scale: float = 1.0  # "f" values: CLI unit -> the Settings field's SI unit
+    switch_value: bool = False  # what a switch ("" values) stores in its field
+    metavar: str = ""  # how --help names the values (default: from `values`)
 
 
 OURS = (
@@ -315,7 +317,8 @@ OURS = (
     Option(("--dtype",), "word", "dtype", "floating-point precision of the kernel", "float64",
            ("float64", "float32")),
     Option(("-trace_pixel", "--trace-pixel"), "ii", "trace_pixel",
-           "print the TRACE lines of one pixel: slow fast (0-based)"),
+           "print every intermediate quantity of pixel (slow S, fast F, 0-based) as TRACE_PY: lines",
+           metavar="S F"),
     Option(("--chunk-rows",), "i", "chunk_rows", "pixel rows per kernel chunk (memory knob)", "auto"),
     Option(("--max-hours",), "i", "max_hours",
            "refuse a render estimated to take longer than this many hours (the estimate comes from the "
@@ -349,7 +352,7 @@ OURS = (
            "molecules in the illuminated sample (sets the density, as nonbragg -molecules)", "from density"),
     Option(("--response",), "", "response", "detector response on the float image (spots + background), "
            "as noisify with its defaults (3% calibration error): the noise image is noisify's; implied "
-           "by the options below"),
+           "by the options below", switch_value=True),
     Option(("--psf",), "word", "psf", "point-spread function of the response", "none",
            ("gauss", "fiber")),
     Option(("--psf-fwhm",), "f", "psf_fwhm_um", "PSF full width at half maximum [um]", "46"),
@@ -375,6 +378,9 @@ OURS = (
     Option(("--image",), "i", "experiment_image",
            "with --experiment: which image of the experiment list to render, 1-based, counted over its "
            "experiments (a scan's images, then the next experiment's)", "1"),
+    Option(("--strict",), "", "strict",
+           "refuse unknown flags (nanoBragg.c ignores them, and so do we, with a warning)", "off",
+           switch_value=True),
 )
 
 #: Our options that switch the detector response on.

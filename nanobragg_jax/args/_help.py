@@ -40,9 +40,11 @@ def grouped_flags() -> dict:
 
 def help_text() -> str:
     lines = [
-        "usage: nanobragg [nanoBragg flags ...] [--mode spec|c-parity] [--dtype float64|float32]",
-        "       nanobragg compare A B [--shape S F]      compare two float images",
+        "usage: nanobragg [render] [nanoBragg flags ...] [--mode spec|c-parity] [--dtype float64|float32]",
+        "       nanobragg compare A B [--shape S F] [--rtol 1e-5] [--atol 1e-7]   compare two images (exit 1: they differ)",
         "       nanobragg trace-diff A B [--tol 1e-6]     first diverging quantity of two traces",
+        "       nanobragg series <nanoBragg flags ...> --frames N --out TEMPLATE   many frames (series --help)",
+        "       nanobragg compare-expt TRUTH FOUND        compare two DIALS experiment lists",
         "",
         "Simulates an X-ray diffraction image of a small crystal the way nanoBragg.c does, taking the",
         "same flags (single dash, matched by substring as nanoBragg.c does; the last one wins).",
@@ -56,7 +58,7 @@ def help_text() -> str:
             lines.append(_row(_usage(flag), _describe(flag)))
     lines += ["", "ours (not in nanoBragg.c):"]
     for opt in OURS:
-        usage = (", ".join(opt.names) + " " + _PLACEHOLDER.get(opt.values, "")).rstrip()
+        usage = (", ".join(opt.names) + " " + (opt.metavar or _PLACEHOLDER.get(opt.values, ""))).rstrip()
         if opt.choices:
             usage = ", ".join(opt.names) + " " + "|".join(opt.choices)
         text = opt.help + (f" (default {opt.default})" if opt.default else "")
@@ -108,7 +110,7 @@ def flags_markdown() -> str:
                    f"{flag.check} | {what} |")
     out += ["", "## Our own options", "", "| option | values | default | what it does |", "|---|---|---|---|"]
     for opt in OURS:
-        vals = "|".join(opt.choices) or _PLACEHOLDER.get(opt.values, "")
+        vals = "|".join(opt.choices) or opt.metavar or _PLACEHOLDER.get(opt.values, "")
         out.append(f"| {', '.join(opt.names)} | {vals} | {opt.default} | {opt.help} |")
     return "\n".join(out) + "\n"
 

@@ -106,7 +106,7 @@ def _take_our_options(tokens, s):
                 raise InputError(f"{name} '{vals[0]}': cannot read file (missing or not a file)")
             value = vals[0]
         else:
-            value = vals[0] if n else opt.field != "compile_cache"  # --no-cache turns its field off
+            value = vals[0] if n else opt.switch_value
         setattr(s, opt.field, value)
     return rest
 
@@ -130,7 +130,7 @@ def _ingest_header(s, origin, path, is_mask):
     flag = "-mask" if is_mask else "-img"
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
         raise InputError(f"{flag} '{path}': cannot read file (missing or not a file)")
-    from nanobragg_jax.io import read_smv, value_of  # NumPy readers, imported only when needed
+    from nanobragg_jax.io import read_smv, value_of, value_text  # NumPy readers, imported only when needed
 
     try:
         image = read_smv(path)
@@ -144,6 +144,10 @@ def _ingest_header(s, origin, path, is_mask):
         value = value_of(image.header, key)  # last substring occurrence, NaN when absent
         if not math.isnan(value):
             setattr(s, field, value * scale)
+            text = value_text(image.header, key).split(";", 1)[0].strip()
+            if not is_number(text):  # C's atof takes what it can (0 for text): said, not silent
+                s.warn(f"{flag} '{path}': the header's {key}={text[:30]} is not a number; nanoBragg.c "
+                       f"reads it as {value:g}, and so do we")
         return value
 
     s.fpixels, s.spixels = int(image.width), int(image.height)
@@ -188,11 +192,13 @@ def _length_rejected(tok):
 
 def _main_pass(tokens, s, origin):
     consumed = set()  # indices taken as values by the flag before them
+    previous = None  # the last flag token and the values it took
     for i, tok in enumerate(tokens):
         following = tokens[i + 1:]
         if i not in consumed:
-            n = _check_token(tok, following, s)
+            n = _check_token(tok, following, s, previous)
             consumed.update(range(i + 1, i + 1 + n))
+            previous = tokens[i:i + 1 + n]
         if not tok.startswith("-"):
             continue
         own = None if i in consumed else _own_flag(tok)
@@ -210,9 +216,29 @@ def _main_pass(tokens, s, origin):
                 break
 
 
-def _check_token(tok, following, s) -> int:
-    """Strict checks of one token that no flag took as a value; returns how many values it takes."""
+# Where a stray value after a flag usually means per-axis values (issue 11: `-N 36 47 29`).
+_PER_AXIS = {"-N": ("-Na", "-Nb", "-Nc")}
+
+
+def _check_token(tok, following, s, previous=None) -> int:
+    """Strict checks of one token that no flag took as a value; returns how many values it takes.
+    `previous`: the tokens of the flag before it and the values that flag took."""
     if not tok.startswith("-") or is_number(tok):
+        # Deliberate deviation (docs/parity.md): C would ignore the stray value.
+        if previous and previous[0].startswith("-") and not is_number(previous[0]):
+            flag = _own_flag(previous[0])
+            took = len(previous) - 1
+            text = (f"unexpected value '{tok}' after '{' '.join(previous)}': {previous[0]} takes "
+                    f"{took} value{'s' * (took != 1)}")
+            if flag is not None and flag.values == "cell":
+                text += " here (it stops at the first value starting with '-', C quirk P9)"
+            if flag is not None and flag.name in _PER_AXIS and took == 1:
+                values = previous[1:] + [tok] + [t for t in following[:1] if is_number(t)]
+                values += ["N"] * (3 - len(values))
+                per_axis = " ".join(f"{n} {v}" for n, v in zip(_PER_AXIS[flag.name], values))
+                text += (f" (nanoBragg.c would use {previous[1]} for all three axes and ignore the "
+                         f"rest); give per-axis sizes as {per_axis}")
+            raise InputError(text)
         raise InputError(f"unexpected value '{tok}' (no flag before it takes it)")
     own = _own_flag(tok)
     if own is not None:
@@ -224,7 +250,20 @@ def _check_token(tok, following, s) -> int:
         s.warn(f"{tok} is ignored by nanoBragg.c: it only accepts exactly {rejected.name} "
                f"(C quirk P5); the value after it is not used")
         return sum(1 for t in following[:rejected.nvalues] if is_number(t) or not t.startswith("-"))
-    raise InputError(f"unknown flag '{tok}'{suggest(tok)}")
+    if s.strict:
+        raise InputError(f"unknown flag '{tok}'{suggest(tok)} (--strict)")
+    if tok.startswith("--"):  # our options' spelling: a typo of one of ours, never a nanoBragg flag
+        raise InputError(f"unknown option '{tok}'{suggest(tok)}")
+    # nanoBragg.c ignores a flag it does not know, and the values after it (issue 11: the SAXS
+    # examples of its README pass -hdiv/-vdiv): so do we, with a warning.
+    n = 0
+    while n < len(following) and (is_number(following[n]) or not following[n].startswith("-")):
+        n += 1
+    ignored = " ".join([tok] + following[:n])
+    hint = suggest(tok).lstrip("; ")
+    s.warn(f"unknown flag: '{ignored}' is ignored, as nanoBragg.c ignores it"
+           + (f" ({hint})" if hint else "") + "; --strict makes this an error")
+    return n
 
 
 def suggest(tok) -> str:

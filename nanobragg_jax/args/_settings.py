@@ -188,6 +188,7 @@ class Settings:
     expt_file: Optional[str] = None  # --expt: the true experiment as a DIALS experiment list
     experiment_file: Optional[str] = None  # --experiment: a DIALS experiment list replacing flags
     experiment_image: Optional[int] = None  # --image: its image to render (1-based; None = 1)
+    strict: bool = False  # --strict: unknown flags are errors (C ignores them; we warn)
     argv: list = dataclasses.field(default_factory=list)  # the command line as given
     warnings: list = dataclasses.field(default_factory=list)
 

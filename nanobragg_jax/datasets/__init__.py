@@ -17,6 +17,7 @@ from nanobragg_jax.datasets._plan import FrameTask as FrameTask
 from nanobragg_jax.datasets._plan import Variation as Variation
 from nanobragg_jax.datasets._products import FrameProducts as FrameProducts
 from nanobragg_jax.datasets._products import PanelProducts as PanelProducts
+from nanobragg_jax.datasets._products import check_finite as check_finite
 from nanobragg_jax.datasets._products import detector_counts as detector_counts
 from nanobragg_jax.datasets._products import frame_products as frame_products
 from nanobragg_jax.datasets._products import panel_frame_products as panel_frame_products

@@ -11,6 +11,7 @@ from typing import Optional
 import numpy as np
 
 from nanobragg_jax.companions import detector_response, response_wanted
+from nanobragg_jax.errors import InputError
 from nanobragg_jax.noise import counter_noise_image, noise_image
 from nanobragg_jax.outputs import (
     Stats,
@@ -50,6 +51,24 @@ class FrameProducts:
         return self.noise[0] if self.noise is not None else self.ints
 
 
+def check_finite(img: np.ndarray, what: str = "the rendered image") -> None:
+    """Refuse an image with NaN or infinite pixels before anything is written.
+
+    nanoBragg.c writes such an image and exits 0; we never do (issue 11).
+
+    Arguments:
+        img: any float image (photons per pixel).
+        what: how the error line names the image.
+    Raises:
+        InputError: one line with the count of non-finite pixels and the usual causes.
+    """
+    bad = int(np.size(img) - np.count_nonzero(np.isfinite(img)))
+    if bad:
+        raise InputError(f"{what} has {bad} of {np.size(img)} pixels that are NaN or infinite, so "
+                         "nothing was written; check the inputs for a zero wavelength, an infinite "
+                         "fluence or background, or a degenerate geometry")
+
+
 def frame_products(exp, img: np.ndarray, *, pgm: Optional[bool] = None) -> FrameProducts:
     """C's statistics, int image, PGM and noise image of `img` for the experiment `exp`.
 
@@ -60,7 +79,10 @@ def frame_products(exp, img: np.ndarray, *, pgm: Optional[bool] = None) -> Frame
         pgm: make the PGM preview (None: as the flags say, -nopgm).
     Returns:
         FrameProducts; the noise image only when the flags ask for noise (not -nonoise).
+    Raises:
+        InputError: the image has NaN or infinite pixels (`check_finite`).
     """
+    check_finite(img)
     s, L = exp.settings, exp.layout
     px = exp.static.detector.pixel_size
     stats = image_statistics(img, L.roi, exp.static.mask,
@@ -117,8 +139,13 @@ def panel_frame_products(exp, images, *, pgm: Optional[bool] = None) -> PanelPro
         pgm: make the PGM previews (None: as the flags say).
     Returns:
         PanelProducts.
+    Raises:
+        InputError: a panel image has NaN or infinite pixels (`check_finite`).
     """
     from nanobragg_jax.setup import panel_layouts
+
+    for k, img in enumerate(images):
+        check_finite(img, f"the rendered image of panel {k}")
 
     s, panels = exp.settings, exp.panels
     roi = {k: L.roi for idx, L in panel_layouts(exp) for k in idx}

@@ -1,6 +1,7 @@
 """`nanobragg compare`: two images (raw float32 or SMV, optionally gzipped; miniCBF; NXmx) compared
 as the goldens are: correlation, sum ratio, the worst pixel and its relative error, and how many pixels
-lie outside |B - A| <= 1e-5 |A| + 1e-7 max|A| (host side, NumPy only).
+lie outside |B - A| <= rtol |A| + atol max|A| (default rtol 1e-5, atol 1e-7: the goldens' tolerance;
+host side, NumPy only).  The CLI exits 1 when any pixel does.
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ class Comparison:
     worst_b: float
     worst_rel: float  # |B - A| / |A| at the worst pixel (inf where A is 0 and B is not)
     max_abs: float
-    failing: int  # pixels outside |B - A| <= 1e-5 |A| + 1e-7 max|A| (the goldens' tolerance)
+    failing: int  # pixels outside |B - A| <= rtol |A| + atol max|A| (NaN pixels included)
+    rtol: float = 1e-5
+    atol: float = 1e-7
 
     def lines(self) -> list:
         s, f = self.worst_pixel
@@ -108,11 +111,26 @@ class Comparison:
             f"worst pixel (slow, fast) = ({s}, {f}): A = {self.worst_a:.9g}  B = {self.worst_b:.9g}  "
             f"relative error = {self.worst_rel:.3g}",
             f"max |B - A| = {self.max_abs:.3g}",
-            f"pixels outside 1e-5*|A| + 1e-7*max|A|: {self.failing} of {self.shape[0] * self.shape[1]}",
+            f"pixels outside {self.rtol:g}*|A| + {self.atol:g}*max|A|: {self.failing} of "
+            f"{self.shape[0] * self.shape[1]}",
         ]
 
 
-def compare_images(a_path, b_path, shape=None) -> Comparison:
+def compare_images(a_path, b_path, shape=None, rtol: float = 1e-5, atol: float = 1e-7) -> Comparison:
+    """Compare image B with the reference A.
+
+    Arguments:
+        a_path, b_path: raw float32 (shape from --shape, an SMV file next to it, or square) or SMV
+            images, gzip accepted.
+        shape: (slow, fast) for raw files, or None.
+        rtol, atol: a pixel agrees when |B - A| <= rtol |A| + atol max|A|.
+    Returns:
+        A `Comparison` (its `failing` counts the pixels that do not agree).
+    Raises:
+        InputError: unreadable files, unknown shape, shapes that differ, a negative tolerance.
+    """
+    if not (rtol >= 0 and atol >= 0):
+        raise InputError(f"tolerances must be >= 0, got --rtol {rtol:g} --atol {atol:g}")
     a = load_image(a_path, shape)
     b = load_image(b_path, shape if shape else a.shape)
     if a.shape != b.shape:
@@ -128,8 +146,8 @@ def compare_images(a_path, b_path, shape=None) -> Comparison:
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = float(np.corrcoef(a.ravel(), b.ravel())[0, 1]) if a.size > 1 else math.nan
         ratio = float(b.sum() / a.sum()) if a.sum() != 0 else math.nan
-    failing = int(np.count_nonzero(~(diff <= 1e-5 * np.abs(a) + 1e-7 * peak)))
+    failing = int(np.count_nonzero(~(diff <= rtol * np.abs(a) + atol * peak)))
     return Comparison(a.shape, corr, ratio, (s, f), float(a.flat[k]), float(b.flat[k]), rel,
-                      float(np.nanmax(diff)) if a.size else 0.0, failing)
+                      float(np.nanmax(diff)) if a.size else 0.0, failing, rtol, atol)
 
 

@@ -38,6 +38,7 @@ from nanobragg_jax.io._smv import (
     smv_bytes,
     smv_header_fields,
     value_of,
+    value_text,
     write_smv,
 )
 from nanobragg_jax.io._sourcefile import parse_text_columns, read_source_file
@@ -45,7 +46,7 @@ from nanobragg_jax.io._stoltable import read_stol_file
 
 __all__ = [
     "HKLTable", "read_hkl", "read_stol_file", "parse_text_columns", "read_fdump", "write_fdump", "read_mat", "read_source_file",
-    "SMVImage", "read_smv", "value_of", "format_smv_header", "header_overflow", "smv_header_fields", "smv_bytes", "write_smv",
+    "SMVImage", "read_smv", "value_of", "value_text", "format_smv_header", "header_overflow", "smv_header_fields", "smv_bytes", "write_smv",
     "parse_header_fields", "write_float_image", "read_float_image", "write_pgm", "read_pgm",
     "atomic_open", "atomic_write_bytes", "leftover_temp_files", "read_input_text", "c_atof", "format_g",
     "CrystFELGeometry", "read_crystfel_geometry",

@@ -6,6 +6,11 @@ C reads the file twice with fscanf, as a stream of numbers, not line by line:
 2. `%d%d%d%lg` until a record fails: stores F at [h-h_min, k-k_min, l-l_min].
 Both passes take four numbers per record whatever the line layout, so a file with extra columns
 is read as a shifted token stream (c-behaviour F2; golden hkl_5col).
+
+Nothing is lost silently (issue 11): a first pass that stops on something that is not a number
+(`1 2 x 5`, a `# comment`) is refused, naming the file, the line and its text; a second pass that
+stops early (an index written `1.0`, a shifted stream of extra columns) and numbers left over after
+the last whole record keep C's result and add a warning to `HKLTable.notes`.
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ class HKLTable:
 
     F has shape (h_range+1, k_range+1, l_range+1): C allocates one extra (zero) slab per axis, at
     index `range`, and the Fdump file contains it.  `hkls` is C's count: records read from an hkl
-    file, or h_range*k_range*l_range for a dump.  `warnings` holds the lines C prints while reading.
+    file, or h_range*k_range*l_range for a dump.  `warnings` holds the lines C prints while reading;
+    `notes` our one-line warnings where C's reading silently loses data (see the module docstring).
     """
 
     hkl_min: tuple[int, int, int]
@@ -41,6 +47,7 @@ class HKLTable:
     F: np.ndarray
     hkls: int
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # ours: where C's reading loses data
 
     @property
     def ranges(self) -> tuple[int, int, int]:
@@ -56,7 +63,8 @@ def _clean_records(text: str):
     Then each token is exactly one %d or %lg conversion (Python's int/float accept the same
     strings as strtol/strtod here, and round the same way), so the token stream is simply four
     tokens per record in both passes; leftover tokens (fewer than four) end both passes in C too.
-    Returns (pass-1 records (n, 4) float64, pass-2 indices (n, 3) int64, pass-2 F (n,)).
+    Returns (pass-1 records (n, 4) float64, pass-2 indices (n, 3) int64, pass-2 F (n,), the number
+    of tokens after the last whole record).
     """
     if _NOT_CLEAN.search(text):
         return None
@@ -73,11 +81,16 @@ def _clean_records(text: str):
     records = np.empty((n, 4), np.float64)
     records[:, :3] = idx
     records[:, 3] = F
-    return records, idx, F
+    return records, idx, F, len(tokens) - 4 * n
 
 
-def _first_pass_scan(text: str) -> np.ndarray:
-    """Pass 1 the general way: fscanf("%lg%lg%lg%lg") until a record is incomplete."""
+def _first_pass_scan(text: str):
+    """Pass 1 the general way: fscanf("%lg%lg%lg%lg") until a record is incomplete.
+
+    Returns (records (n, 4) float64, where the scan stopped: the offset of the first character it
+    could not read, or None when only white space and fewer than four numbers were left; how many
+    numbers were left after the last whole record).
+    """
     scanner = CScanner(text)
     rows = []
     while True:
@@ -90,11 +103,21 @@ def _first_pass_scan(text: str) -> np.ndarray:
         if len(record) < 4:
             break
         rows.append(record)
-    return np.array(rows, dtype=np.float64).reshape(len(rows), 4)
+    stop = None if scanner.at_end() else _skip_to_text(text, scanner.pos)
+    return np.array(rows, dtype=np.float64).reshape(len(rows), 4), stop, len(record)
+
+
+def _skip_to_text(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    return pos
 
 
 def _second_pass_scan(text: str):
-    """Pass 2 the general way: fscanf("%d%d%d%lg"); "1.0" as an index stops the whole pass."""
+    """Pass 2 the general way: fscanf("%d%d%d%lg"); "1.0" as an index stops the whole pass.
+
+    Returns (indices (n, 3), F (n,), offset where the pass stopped).
+    """
     scanner = CScanner(text)
     idx, F = [], []
     while True:
@@ -111,7 +134,15 @@ def _second_pass_scan(text: str):
             break
         idx.append(ints)
         F.append(value)
-    return np.array(idx, dtype=np.int64).reshape(len(idx), 3), np.array(F, dtype=np.float64)
+    stop = _skip_to_text(text, scanner.pos)
+    return np.array(idx, dtype=np.int64).reshape(len(idx), 3), np.array(F, dtype=np.float64), stop
+
+
+def _line_at(text: str, pos: int) -> tuple[int, str]:
+    """(1-based line number, the line's text) of a character offset."""
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    return text.count("\n", 0, pos) + 1, text[start:end if end >= 0 else len(text)].strip()
 
 
 def _c_bound(values: np.ndarray, lower: bool) -> int:
@@ -153,7 +184,12 @@ def read_hkl(path, default_F: float = 0.0) -> HKLTable:
     path_s = str(path)
     text = read_input_text(path, "hkl file")
     clean = _clean_records(text)
-    records = clean[0] if clean is not None else _first_pass_scan(text)
+    records, stop, left = (clean[0], None, clean[3]) if clean is not None else _first_pass_scan(text)
+    if stop is not None:
+        # C stops reading here and renders with the records before it, without a word.
+        line, content = _line_at(text, stop)
+        raise InputError(f"hkl file {path_s!r}, line {line}: '{content}' is not 'h k l F' "
+                         f"(nanoBragg.c would silently stop reading there)")
     hkl_min, hkl_max, warnings = _bounds_and_warnings(records, path_s)
     ranges = [hi - lo + 1 for lo, hi in zip(hkl_min, hkl_max)]
     if min(ranges) < 0:
@@ -164,7 +200,20 @@ def read_hkl(path, default_F: float = 0.0) -> HKLTable:
     if default_F != 0.0:
         F[: ranges[0], : ranges[1], : ranges[2]] = default_F
 
-    idx, values = clean[1:] if clean is not None else _second_pass_scan(text)
+    notes = []
+    if left and len(records):
+        notes.append(f"hkl file {path_s!r}: the last {left} number{'s' * (left > 1)} do not make a "
+                     "whole 'h k l F' record and are ignored, as nanoBragg.c does")
+    if clean is not None:
+        idx, values = clean[1:3]
+    else:
+        idx, values, stop2 = _second_pass_scan(text)
+        if len(idx) < len(records):
+            line, content = _line_at(text, stop2)
+            notes.append(
+                f"hkl file {path_s!r}, line {line} ('{content}'): an index that is not a whole number "
+                f"stops nanoBragg.c's second reading pass, so only {len(idx)} of {len(records)} "
+                "structure factors are stored, the rest keep -default_F (C quirk F2)")
     offsets = idx - np.array(hkl_min, dtype=np.int64)
     bad = np.any((offsets < 0) | (offsets > np.array(ranges)), axis=1) if len(idx) else np.zeros(0, bool)
     if bad.any():
@@ -180,4 +229,6 @@ def read_hkl(path, default_F: float = 0.0) -> HKLTable:
         _, last_rev = np.unique(flat[::-1], return_index=True)
         keep = len(flat) - 1 - last_rev
         F.flat[flat[keep]] = values[keep]
-    return HKLTable(hkl_min=hkl_min, hkl_max=hkl_max, F=F, hkls=int(len(records)), warnings=warnings)
+    return HKLTable(hkl_min=hkl_min, hkl_max=hkl_max, F=F, hkls=int(len(records)), warnings=warnings,
+                    notes=notes)
+

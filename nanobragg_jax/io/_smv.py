@@ -33,12 +33,10 @@ class SMVImage:
     swap_bytes: bool = False  # the file's BYTE_ORDER is not little_endian (C notes it, never applies it)
 
 
-def value_of(header: str, key: str) -> float:
-    """C ValueOf: the number after the '=' that follows the LAST occurrence of `key`.
-
-    `key` matches as a substring ("DISTANCE" also finds "CLOSE_DISTANCE=", "ORGX" "XDS_ORGX=");
-    NaN when the key is absent, 0.0 when no '=' follows it, else atof of what follows the '='.
-    """
+def value_text(header: str, key: str):
+    """What C's ValueOf converts for `key`: the header text after the '=' that follows the LAST
+    occurrence of `key` (to the end of the header); None when the key is absent, "" when no '='
+    follows it."""
     if not key:
         raise ValueError("value_of: empty key")
     # C quirk G11: successive strstr calls from just after each match, so the last match wins.
@@ -49,11 +47,21 @@ def value_of(header: str, key: str) -> float:
             break
         pos, found = hit + len(key), True
     if not found:
-        return math.nan
+        return None
     eq = header.find("=", pos)
-    if eq < 0:
-        return 0.0
-    return c_atof(header[eq + 1:])
+    return "" if eq < 0 else header[eq + 1:]
+
+
+def value_of(header: str, key: str) -> float:
+    """C ValueOf: the number after the '=' that follows the LAST occurrence of `key`.
+
+    `key` matches as a substring ("DISTANCE" also finds "CLOSE_DISTANCE=", "ORGX" "XDS_ORGX=");
+    NaN when the key is absent, 0.0 when no '=' follows it, else atof of what follows the '='.
+    """
+    text = value_text(header, key)
+    if text is None:
+        return math.nan
+    return c_atof(text) if text else 0.0
 
 
 def parse_header_fields(header: str) -> dict:

@@ -78,23 +78,82 @@ def _walk_line(line: str, n_columns: int) -> list[float]:
     return row
 
 
+def _source_lines(text: str):
+    """(1-based line number, fgets string) of every string C's read_text_file does not skip."""
+    number = 1
+    for line in fgets_lines(text):
+        if line.split("\0", 1)[0][_span(line, 0, SEPARATORS):] != "\n":
+            yield number, line
+        number += line.count("\n")
+
+
 def parse_text_columns(text: str, n_columns: int = N_COLUMNS) -> np.ndarray:
     """C's read_text_file on a text: (lines, n_columns) float64 with NaN for unread columns."""
-    rows = []
-    for line in fgets_lines(text):
-        if line.split("\0", 1)[0][_span(line, 0, SEPARATORS):] == "\n":
-            continue  # blank line
-        rows.append(_walk_line(line, n_columns))
+    rows = [_walk_line(line, n_columns) for _, line in _source_lines(text)]
     return np.array(rows, dtype=np.float64).reshape(len(rows), n_columns)
 
 
-def read_source_file(path) -> np.ndarray:
+def _split(text: str) -> list:
+    """The fields of a line split at C's separators (empty strings between adjacent ones)."""
+    for sep in SEPARATORS[1:]:
+        text = text.replace(sep, " ")
+    return text.split(" ")
+
+
+# Wavelengths in this range (metres, as C reads the column) are surely Angstrom.
+_ANGSTROM_LIKE = (0.5, 5.0)
+
+
+def read_source_file(path, notes: list | None = None) -> np.ndarray:
     """(n, 5) float64 columns X Y Z I lambda(m); NaN where the file gave no value.
 
-    Raises InputError when the file cannot be read or holds no source (C exits with code 9).
+    C's read_text_file (S-2) with two deviations (issue 11; C's result there is a NaN image):
+    a comment line (first character after separators '#') and a line holding only a carriage
+    return are skipped, with a warning appended to `notes`, where C reads each as a source at
+    (0, 0, 0) with wavelength 0.  Wavelengths of 0.5-5 (Angstrom written where C reads metres) get
+    a warning.
+
+    Arguments:
+        path: the source file.  notes: a list our one-line warnings are appended to (or None).
+    Returns:
+        (n, 5) float64 table in file order, comment and empty lines left out.
+    Raises:
+        InputError: the file cannot be read or holds no source (C exits with code 9); a source
+            with a wavelength <= 0 or infinite, or at position (0, 0, 0) (no direction): C renders
+            NaN or meaningless images from those.
     """
     text = read_input_text(path, "-sourcefile")
-    table = parse_text_columns(text, N_COLUMNS)
-    if len(table) == 0:
-        raise InputError(f"-sourcefile {str(path)!r}: no sources in the file")
-    return table
+    notes = [] if notes is None else notes
+    name = str(path)
+    kept, skipped = [], []
+    for number, line in _source_lines(text):
+        body = line.split("\0", 1)[0][_span(line, 0, SEPARATORS):]
+        if body.startswith("#") or body.strip("\r\n") == "":
+            skipped.append(number)
+            continue
+        kept.append((number, line.strip(), _walk_line(line, N_COLUMNS)))
+    if skipped:
+        lines = ", ".join(str(n) for n in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
+        notes.append(f"-sourcefile {name!r}: skipped {len(skipped)} comment or empty line"
+                     f"{'s' * (len(skipped) > 1)} (line {lines}); nanoBragg.c reads each as a source at "
+                     "(0, 0, 0) with wavelength 0 and writes a NaN image")
+    if not kept:
+        raise InputError(f"-sourcefile {name!r}: no sources in the file")
+    for number, content, (x, y, z, _, lam) in kept:
+        where = f"-sourcefile {name!r}, line {number} ('{content[:60]}')"
+        if not np.isnan(lam) and not (0.0 < lam < np.inf):
+            raise InputError(f"{where}: wavelength {lam:g} m (the fifth column, in metres; text or a "
+                             "\\r before the newline zeroes the columns after it, C quirk S-2)")
+        if x == 0.0 and y == 0.0 and z == 0.0:
+            raise InputError(f"{where}: a source at (0, 0, 0) has no direction")
+    wide = [n for n, content, _ in kept if len([t for t in _split(content) if t]) > N_COLUMNS]
+    if wide:
+        notes.append(f"-sourcefile {name!r}, line {wide[0]}: more than {N_COLUMNS} columns (X Y Z I lambda); "
+                     f"nanoBragg.c ignores the rest, and so do we ({len(wide)} such line"
+                     f"{'s' * (len(wide) > 1)})")
+    angstrom = [(n, row[4]) for n, _, row in kept if _ANGSTROM_LIKE[0] <= row[4] <= _ANGSTROM_LIKE[1]]
+    if angstrom:
+        n, lam = angstrom[0]
+        notes.append(f"-sourcefile {name!r}, line {n}: a wavelength of {lam:g} m? The fifth column is in "
+                     f"metres, as in nanoBragg.c: {lam:g} Angstrom is {lam * 1e-10:g}")
+    return np.array([row for _, _, row in kept], dtype=np.float64).reshape(len(kept), N_COLUMNS)

@@ -38,6 +38,7 @@ from nanobragg_jax.render._carry import carry_for_mode
 from nanobragg_jax.render._pixel_geometry import (
     capture_fraction,
     cast_model,
+    last_layer_capture,
     rendered_pixels,
     solid_angle,
     subpixel_geometry,
@@ -251,6 +252,8 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int, checkpoint: b
     omega_first = solid_angle(model, air_one[1 if L.use_dmin else 0])  # (P,), geometry precision
     # C quirk A4: only the LAST layer's capture fraction (taken at its first sub-pixel).
     capture_last = capture_fraction(model, [x[-1:] for x in d_one], layer_one[-1:, 0])[0].astype(dt)
+    if L.has_thickness and not L.oversample_thick:  # ... at its first sub-pixel where it is not 0
+        capture_last = last_layer_capture(model, spix_g, fpix_g, capture_last, active)
     polar_pixel = jnp.ones((P,), dt)
     if not L.nopolar and not L.oversample_polar:
         # C A3: the first sample (sub-pixel, source) that survives dmin sets polar.
@@ -432,6 +435,7 @@ def _chunk(model: Model, carry, state, interp_on, row0, rows: int, checkpoint: b
 
     pixel = R_E_SQR * beam.fluence * I / L.steps
     if not L.oversample_thick:
+        # C quirk A4: only the LAST layer's capture fraction (its first sub-pixel where not 0).
         pixel = pixel * capture_last
     if not L.oversample_polar:
         pixel = pixel * polar_pixel

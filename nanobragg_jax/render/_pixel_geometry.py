@@ -89,12 +89,74 @@ def solid_angle(model: Model, airpath):
 
 
 def capture_fraction(model: Model, diffracted, layer):
-    det = model.detector
-    if not model.layout.has_thickness:
+    """The fraction of photons each (layer, sub-pixel) sample's layer absorbs (C A4), (Q, P).
+
+    C starts each layer at 1 when the sensor has no thickness and never recomputes it then, unless
+    -oversample_thick: that recomputes it at every sub-pixel from the formula, which with thickness
+    0 is exp(0) - exp(0) = 0 (C quirk A12: the whole image is 0; setup warns).  The formula with a
+    thickness but mu = 0 (`-detector_abs 0|inf` before `-detector_thick`) is 0 as well.
+
+    Arguments:
+        model: the cast Model.  diffracted: three (Q, P) unit-vector components (Q = layers x
+            sub-pixels).  layer: (Q,) layer index of each sample.
+    Returns:
+        (Q, P) capture fractions, in the geometry's dtype.
+    """
+    det, L = model.detector, model.layout
+    if not L.has_thickness and not L.oversample_thick:
         return jnp.ones(diffracted[0].shape, diffracted[0].dtype)
     parallax = diffracted[0] * det.odet[0] + diffracted[1] * det.odet[1] + diffracted[2] * det.odet[2]
     t = layer.astype(parallax.dtype)[:, None]
     return jnp.exp(-t * det.thickstep * det.mu / parallax) - jnp.exp(-(t + 1.0) * det.thickstep * det.mu / parallax)
+
+
+def last_layer_capture(model: Model, spix, fpix, first, active):
+    """The capture fraction a pixel is multiplied by without -oversample_thick (C quirk A4), (P,).
+
+    C resets it to 0 at each layer and recomputes it at every sub-pixel while it is 0, so the value
+    left after the loop is the LAST layer's, at its first sub-pixel where it is not 0 (0 if none;
+    NaN counts as computed, as NaN == 0.0 is false in C).  The first sub-pixel almost always
+    decides; a search over the later ones runs only while some rendered pixel still holds 0, one
+    sub-pixel at a time, so memory does not grow with the oversampling.  The search finds indices
+    only (no gradient flows through it); the value at the found sub-pixel is then recomputed, so
+    reverse-mode derivatives hold.
+
+    Arguments:
+        model: the cast Model.  spix, fpix: (P,) pixel coordinates (slow, fast), floating.
+        first: (P,) the capture fraction of the last layer's first sub-pixel.
+        active: (P,) bool, the pixels that are rendered.
+    Returns:
+        (P,) the factor per pixel, first's dtype.
+    """
+    L = model.layout
+    n = L.oversample * L.oversample
+    if n == 1:
+        return first
+    base = (L.thicksteps - 1) * n
+    fixed = jax.tree_util.tree_map(
+        lambda x: jax.lax.stop_gradient(x) if isinstance(x, jax.Array) else x, model)
+
+    def capture_at(m, k):  # k: (P,) sub-pixel of the last layer per pixel
+        d, _, layer = subpixel_geometry(m, spix, fpix, (base + k)[None, :])
+        return capture_fraction(m, d, layer[:, 0])[0].astype(first.dtype)
+
+    def cond(carry):
+        k, found, cap = carry
+        # mu = 0 captures nothing anywhere (C quirk A12): no need to look further
+        return (k < n) & jnp.any(active & ~found) & (fixed.detector.mu != 0.0)
+
+    def body(carry):
+        k, found, cap = carry
+        new = capture_at(fixed, jnp.full(found.shape, k, jnp.int32))
+        take = ~found & (new != 0.0)
+        return k + 1, found | take, jnp.where(take, k, cap)
+
+    found0 = jax.lax.stop_gradient(first) != 0.0
+    start = (jnp.asarray(1, jnp.int32), found0, jnp.zeros(first.shape, jnp.int32))
+    _, found, index = jax.lax.while_loop(cond, body, start)
+    later = found & ~found0
+    value = jnp.where(later, capture_at(model, jnp.where(later, index, 0)), first)
+    return jnp.where(found0 | later, value, 0.0)
 
 
 def rendered_pixels(model: Model, spix, fpix):

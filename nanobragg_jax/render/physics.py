@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import jax.lax as lax
 import jax.numpy as jnp
 
 from nanobragg_jax.vectors import rotate_about_axis
@@ -97,11 +98,37 @@ def sincg_c_sign(h, N):
 
 
 def sinc3(x):
-    """3 (sin x / x - cos x) / x^2, the transform of a sphere; 1 at x = 0 (grad-safe)."""
-    small = jnp.abs(x) < 1e-4
+    """3 (sin x / x - cos x) / x^2, the transform of a sphere: nanoBragg's sinc3 (C's value), with a
+    finite gradient everywhere.
+
+    C (nanoBragg.c sinc3) returns 1 at x == 0 exactly and evaluates the formula for every other x.
+    Near 0 the formula cancels: it is exactly 0 for 1e-154 < |x| < 1.1e-8 and rounding noise up to
+    ~1e-6 (C quirk C7: the direct-beam pixel of -round_xtal, where x ~ 1e-13, is 0 in C); below
+    1e-154 C's x*x underflows to a NaN, where we keep the 0.  In float64 the value is C's formula
+    itself (XLA's sin and cos agree with glibc's there); its gradient below |x| = 1e-2 is that of
+    the series 1 - x^2/10 + x^4/280 - ... (the limit), so gradients stay finite and smooth.  In
+    float32 the formula's cancellation is far coarser than C's, so the series itself is the value
+    there (the x -> 0 limit, not C's cancellation).
+
+    Arguments:
+        x: any shape, float32 or float64 (C: pi * sqrt(hrad^2 * fudge), >= 0).
+    Returns:
+        the same shape and dtype.
+    """
+    small = jnp.abs(x) < 1e-2
+    z = x * x
+    series = 1.0 + z * (-1.0 / 10.0 + z * (1.0 / 280.0 + z * (-1.0 / 15120.0 + z / 1330560.0)))
     xs = jnp.where(small, 1.0, x)
     exact = 3.0 * (jnp.sin(xs) / xs - jnp.cos(xs)) / (xs * xs)
-    return jnp.where(small, 1.0 - x * x / 10.0, exact)
+    if jnp.result_type(x) == jnp.float64:
+        # C's value in the small region, carried on the series' gradient.
+        nonzero = x != 0.0
+        xc = lax.stop_gradient(jnp.where(nonzero, x, 1.0))
+        # Below x ~ 1e-154, C's x*x underflows and 0/0 is NaN: we keep the 0 of C's plateau above.
+        c_formula = 3.0 * (jnp.sin(xc) / xc - jnp.cos(xc)) / (xc * xc)
+        c_value = jnp.where(nonzero, jnp.where(xc * xc == 0.0, 0.0, c_formula), 1.0)
+        series = series + lax.stop_gradient(c_value - series)
+    return jnp.where(small, series, exact)
 
 
 def safe_norm(v, axis=-1):

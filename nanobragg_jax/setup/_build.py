@@ -93,6 +93,7 @@ def _load_structure_factors(s: Settings, workdir: str, lines: list, cache=None):
         # C quirk F1: a dump left in the working folder is used even with -default_F.
         table = _read(cache, read_fdump, dump)
         lines.append("reading Fs from %s" % s.dumpfilename)
+        table.notes += [w.replace("WARNING: ", "", 1) for w in table.warnings]
         rng = np.asarray(table.hkl_max) - np.asarray(table.hkl_min) + 1
         return table, int(rng[0] * rng[1] * rng[2])
     if s.default_F == 0.0:
@@ -123,6 +124,10 @@ def _crystal_setup(s: Settings, workdir: str, rng: CRandom, sample_xyz, cache=No
     cell = _cell_from_settings(s) if user_cell else None
     if s.matfilename is not None:
         mat = np.asarray(_read(cache, read_mat, _path(workdir, s.matfilename)), dtype=np.float64)
+        if np.linalg.det(mat) == 0.0 or not np.all(np.isfinite(mat)):
+            # C divides by the cell volume (1/(a*.(b* x c*))): an all-zero or NaN image.
+            raise InputError("-mat %s: the matrix is singular (a*, b*, c* are coplanar: zero cell "
+                             "volume)" % s.matfilename)
         lines.append("reading %s" % s.matfilename)
         mat_recip = mat * (1e-10 / s.lambda0)  # C2: the A matrix includes the wavelength
     if mat_recip is not None:
@@ -238,6 +243,7 @@ def build_experiment(settings: Settings, workdir: str = ".", *, file_cache: dict
         "default_F": np.float64(s.default_F),
     }
     g = geometry_from_params(np, det, params)
+    geo.check_beam_geometry(det, g)
     if not det.close_given:
         params["close_distance"] = np.float64(abs(float(g["ratio"]) * s.distance) * 1000.0)
     hdr = report_.header_geometry(g, det)
@@ -253,6 +259,7 @@ def build_experiment(settings: Settings, workdir: str = ".", *, file_cache: dict
 
     # --- structure factors (L2104-2250)
     table, hkls = _load_structure_factors(s, workdir, post, file_cache)
+    warnings += list(getattr(table, "notes", []) or [])
     if hkls == 0:
         interpolate = 0  # C: nothing to interpolate
     if table is not None:
@@ -264,7 +271,9 @@ def build_experiment(settings: Settings, workdir: str = ".", *, file_cache: dict
 
     # --- sources (L2319-2433)
     if s.sourcefilename is not None:
-        data = np.asarray(_read(file_cache, read_source_file, _path(workdir, s.sourcefilename)))
+        notes = []
+        data = np.asarray(_read(file_cache, read_source_file, _path(workdir, s.sourcefilename), notes))
+        warnings += notes
         if data.size == 0:
             raise InputError("-sourcefile %s: no sources in the file" % s.sourcefilename)
         grid = src.file_sources(data.reshape(-1, 5), det.beam, hdiv, vdiv, disp)
@@ -273,6 +282,10 @@ def build_experiment(settings: Settings, workdir: str = ".", *, file_cache: dict
     positions, wavelengths = src.source_vectors(np, grid, det.beam, det.polar, det.vert,
                                                 lambda0=s.lambda0)
     post += src.source_summary(grid, positions, wavelengths, s.lambda0)
+    if np.any(np.asarray(wavelengths) <= 0.0) and s.sourcefilename is None:
+        # C divides by each source's wavelength: 0 gives a NaN image, < 0 a meaningless one.
+        raise InputError("-dispersion %g%%: the wavelengths reach %g A; the spread must stay below 200%%"
+                         % (s.dispersion * 100, float(np.min(wavelengths)) * 1e10))
 
     # --- mosaic domains (L2436-2455): always 3 draws per domain from the shared stream
     uniforms, _ = mos.draw_uniforms(rng, s.mosaic_seed, domains)

@@ -16,6 +16,7 @@ import dataclasses
 import math
 
 from nanobragg_jax.constants import DBL_MIN
+from nanobragg_jax.errors import InputError
 from nanobragg_jax.vectors import cross, dot, rotate_about_axis, rotate_xyz, unitize
 
 # Initial values of the C vectors (L191-306); CUSTOM keeps them for any vector the user did not give.
@@ -212,3 +213,39 @@ def detector_geometry(xp, det: DetectorStatic, *, Fbeam, Sbeam, Fclose, Sclose, 
     distance = close_distance / ratio
     return dict(pix0=pix0, fdet=f, sdet=s, odet=o, ratio=ratio, Fclose=Fclose, Sclose=Sclose,
                 close_distance=close_distance, Fbeam=Fbeam, Sbeam=Sbeam, distance=distance)
+
+
+# |close distance| below this fraction of pix0's distance from the sample is rounding (-twotheta 90
+# with the beam pivot leaves 6e-17 of it): the detector plane passes through the sample.
+_EDGE_ON = 1e-12
+
+
+def check_beam_geometry(det: DetectorStatic, g: dict) -> None:
+    """Refuse the set-ups where nanoBragg.c divides by a vanishing geometric quantity and renders an
+    image without meaning (host values of `detector_geometry`).
+
+    * a zero beam vector: C's ratio beam.normal is 0 (DBL_MIN) and the beam has no direction;
+    * the detector plane through the sample (close distance 0): every pixel is seen edge-on, so the
+      solid angles are 0, C's distance is 0 (then lambda*distance/pixel, the reciprocal pixel size, is
+      0 and the auto-oversample divides by it).  A beam parallel to the detector plane gives this
+      with the beam pivot, and -twotheta 90 with it leaves a rounding residue (6e-18 m).
+
+    A beam parallel to the detector with the sample pivot and a -close_distance keeps a meaningful
+    image (a detector at 90 degrees): that one is rendered as C does, with a warning (G9).
+
+    Raises:
+        InputError: one line naming the quantity and the flags that set it.
+    """
+    if not any(det.beam):
+        raise InputError("-beam_vector 0 0 0: the beam has no direction")
+    pix0 = [float(x) for x in g["pix0"]]
+    close = float(g["close_distance"])
+    reach = math.sqrt(dot(pix0, pix0))
+    if not abs(close) > _EDGE_ON * reach:
+        parallel = float(g["ratio"]) == DBL_MIN
+        raise InputError(
+            "the detector plane passes through the sample (close distance %g m%s): the beam never "
+            "meets the detector and every pixel is seen edge-on, so nanoBragg.c's image is all zero "
+            "or meaningless; check -beam_vector, -odet_vector, -twotheta, -detector_rot* and "
+            "-distance/-close_distance"
+            % (close, ", the beam is parallel to it" if parallel else ""))

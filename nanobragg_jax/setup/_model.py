@@ -21,6 +21,7 @@ from nanobragg_jax.setup._detector import (
     fs_from_beam_centre,
 )
 from nanobragg_jax.setup._summary import header_geometry
+from nanobragg_jax.vectors import c_divide
 
 if TYPE_CHECKING:
     from nanobragg_jax.render import Model
@@ -36,19 +37,19 @@ def cell_radians(cell_deg, xp):
 def geometry_from_params(xp, det: DetectorStatic, p: dict) -> dict:
     """Detector geometry (SI, see `detector_geometry`) from the params dict (CLI units), with array
     module xp (numpy for host values, jax.numpy inside `build_model`)."""
-    bc = xp.asarray(p["beam_center"]) / 1000.0
+    bc = c_divide(xp, xp.asarray(p["beam_center"]), 1000.0)
     Fbeam, Sbeam = fs_from_beam_centre(det.convention, bc[0], bc[1], det.pixel_size,
                                            det.detsize_s)
     if det.convention == "custom":
         Fclose, Sclose = bc[0], bc[1]  # C: CUSTOM sets Fclose = Xbeam, Sclose = Ybeam
     else:
-        cc = xp.asarray(p["close_center"]) / 1000.0
+        cc = c_divide(xp, xp.asarray(p["close_center"]), 1000.0)
         Fclose, Sclose = cc[0], cc[1]
     rot = xp.asarray(p["detector_rot"]) / RTD
     return detector_geometry(
         xp, det, Fbeam=Fbeam, Sbeam=Sbeam, Fclose=Fclose, Sclose=Sclose,
-        distance=xp.asarray(p["distance"]) / 1000.0,
-        close_distance=xp.asarray(p["close_distance"]) / 1000.0,
+        distance=c_divide(xp, xp.asarray(p["distance"]), 1000.0),
+        close_distance=c_divide(xp, xp.asarray(p["close_distance"]), 1000.0),
         rotx=rot[0], roty=rot[1], rotz=rot[2], twotheta=xp.asarray(p["twotheta"]) / RTD)
 
 

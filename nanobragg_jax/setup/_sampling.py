@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from nanobragg_jax.errors import InputError
+
 
 @dataclasses.dataclass(frozen=True)
 class Axis:
@@ -111,8 +113,15 @@ def resolve_mu(thick: float, mu: float):
 
 
 def resolve_fluence(fluence: float, flux: float, exposure: float, beamsize: float) -> float:
-    """L1130-1132: fluence = flux*exposure/beamsize^2 when a flux is given."""
+    """L1130-1132: fluence = flux*exposure/beamsize^2 when a flux is given.
+
+    Raises:
+        InputError: -beamsize 0 with a flux (C divides by 0: an infinite fluence and a NaN image).
+    """
     if flux != 0.0 and exposure > 0.0 and beamsize >= 0:
+        if beamsize == 0.0:
+            raise InputError("-beamsize 0 with -flux: the fluence flux*exposure/beamsize^2 is infinite "
+                             "(nanoBragg.c writes a NaN image); give a beam size > 0 or -fluence")
         return flux * exposure / beamsize / beamsize
     return fluence
 
@@ -143,7 +152,11 @@ def auto_oversample(oversample: int, xtalsize_max: float, lambda0: float, distan
                     pixel_size: float):
     """L2075-2087: recommended = ceil(3*xtal/(lambda*distance/pixel)), with C's final distance."""
     reciprocal_pixel_size = lambda0 * distance / pixel_size
-    recommended = int(math.ceil(3.0 * xtalsize_max / reciprocal_pixel_size))
+    # C: (int)ceil(3*xtal/rps) in doubles; a zero rps gives inf, and a value past int's range
+    # converts to INT_MIN on x86-64 (cvttsd2si), which the <= 0 rule then turns into 1.
+    ratio = 3.0 * xtalsize_max / reciprocal_pixel_size if reciprocal_pixel_size != 0.0 else math.inf
+    ceiled = math.ceil(ratio) if math.isfinite(ratio) else None
+    recommended = ceiled if ceiled is not None and -2**31 <= ceiled < 2**31 else -2**31
     if recommended <= 0:
         recommended = 1
     lines = []

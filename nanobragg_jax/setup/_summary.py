@@ -134,6 +134,14 @@ def quirk_warnings(exp, r: dict, *, read_dump: bool) -> list:
                        "(C quirk S-3)" % name)
     if s.dispsteps > 0 and s.dispersion == 0.0:
         out.append("-dispsteps without -dispersion has no effect (C quirk S-3)")
+    if s.oversample_thick and st.thick.range == 0.0:
+        out.append("-oversample_thick without a sensor thickness: nanoBragg.c recomputes the capture "
+                   "fraction at every sub-pixel as exp(0) - exp(0) = 0, so the whole image is 0 "
+                   "(C quirk A12); give -detector_thick or drop -oversample_thick")
+    elif st.thick.range > 0.0 and st.mu == 0.0:
+        out.append("-detector_thick with an attenuation of 0 (-detector_abs 0 or inf before it): every "
+                   "layer's capture fraction is exp(0) - exp(0) = 0, so the whole image is 0 "
+                   "(C quirk A12)")
     if st.sample_xyz[1] < s.sample_y or st.sample_xyz[2] < s.sample_z:
         out.append("the crystal was clipped to the %g mm beam (C quirk C4)" % (s.beamsize * 1000))
     return out
