@@ -361,7 +361,7 @@ def test_an_unwritable_folder_stops_before_rendering(tmp_path, capsys):
     (["--frames", "2", "--out", "f_#.img", "--vary", "N=normal"], "normal:SIGMA"),
     (["--frames", "2", "--out", "f_#.img", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "one of them"),
     (["--frames", "2", "--out", "f_#.img", "--orientations", "missing.txt"], "missing.txt"),
-    (["--frames", "2", "--out", "f_#.img", "-distanse", "5"], "-distance"),
+    (["--frames", "2", "--out", "f_#.img", "-distanse", "5", "--strict"], "-distance"),
     (["--frames", "2", "--out", "f_#.img", "--resume"], "manifest"),
 ])
 def test_bad_options_one_line_exit_2_nothing_written(tmp_path, capsys, args, named):
