@@ -90,6 +90,23 @@ def load_image(path, shape=None) -> np.ndarray:
 
 @dataclasses.dataclass
 class Comparison:
+    """The result of `compare_images`: how image B differs from the reference A.
+
+    Pixel values are in the images' own unit (photons per pixel for float images, counts for SMV).
+
+    Fields:
+        shape: (slow, fast) of both images.
+        correlation: Pearson correlation of the pixels (NaN for a single pixel or constant images).
+        sum_ratio: sum(B) / sum(A), NaN when sum(A) is 0.
+        worst_pixel: (slow, fast) of the largest error relative to |A| (with a floor of 1e-7 max|A|).
+        worst_a: A at the worst pixel.
+        worst_b: B at the worst pixel.
+        worst_rel: |B - A| / |A| at the worst pixel (inf where A is 0 and B is not).
+        max_abs: the largest |B - A|.
+        failing: the pixels outside |B - A| <= rtol |A| + atol max|A| (NaN pixels included).
+        rtol: the relative tolerance used.
+        atol: the absolute tolerance used, as a fraction of max|A|.
+    """
     shape: tuple
     correlation: float
     sum_ratio: float  # sum(B) / sum(A)

@@ -71,6 +71,19 @@ def detector_difference_mm(a, b) -> Optional[float]:
 
 @dataclasses.dataclass
 class ExperimentComparison:
+    """The result of `compare_experiments`: the first experiments of two DIALS experiment lists, A and B.
+
+    Fields:
+        cell_a: A's cell (a, b, c in Angstrom, alpha, beta, gamma in degrees), None without a crystal.
+        cell_b: B's cell, likewise.
+        change_of_basis: M, (3, 3) integers with det +-1, such that B's basis = M A's basis (rows a, b,
+            c); None unless both have a crystal.
+        misorientation_deg: the smallest rotation (degrees) taking M A's crystal onto B's, None unless
+            both have a crystal.
+        detector_mm: the largest distance (mm) between corresponding panel corners, None when the panels
+            differ in number or size.
+        beam_deg: the angle between the two beam directions, degrees.
+    """
     cell_a: Optional[tuple]  # (a, b, c, alpha, beta, gamma) of A's crystal
     cell_b: Optional[tuple]
     change_of_basis: Optional[np.ndarray]  # b = M a

@@ -18,6 +18,13 @@ _C_SPACE_BYTES = C_SPACE.encode("ascii")
 
 
 def fdump_header(table: HKLTable) -> bytes:
+    """The text header of an Fdump.bin for `table`, as nanoBragg.c writes it (L2226-2242; C row F1).
+
+    Arguments:
+        table: the structure-factor table; only its `hkl_min` and `hkl_max` are used.
+    Returns:
+        b"h_min h_max k_min k_max l_min l_max\\n\\f" (ASCII, decimal integers).
+    """
     (h0, k0, l0), (h1, k1, l1) = table.hkl_min, table.hkl_max
     return b"%d %d %d %d %d %d\n\f" % (h0, h1, k0, k1, l0, l1)
 

@@ -15,6 +15,20 @@ _SCALE = re.compile(rb"# pixels scaled by ([^\n]*)\n")
 
 
 def pgm_bytes(pixels_uint8: np.ndarray, pgm_scale: float) -> bytes:
+    """The bytes of a binary (P5) PGM file as nanoBragg.c writes it (L3209-3222; C row O4).
+
+    The header is "P5", "fast slow", the comment "# pixels scaled by <scale>" (C's %g) and "255",
+    one per line, followed by the pixels in raster order.
+
+    Arguments:
+        pixels_uint8: the preview pixels, (slow, fast) uint8.
+        pgm_scale: the scale the pixels were made with (photons per pixel -> grey level), for the
+            comment only.
+    Returns:
+        The whole file.
+    Raises:
+        ValueError: pixels that are not a 2-D uint8 array.
+    """
     data = np.asarray(pixels_uint8)
     if data.ndim != 2 or data.dtype != np.uint8:
         raise ValueError(f"PGM pixels must be 2-D uint8 (slow, fast), got {data.dtype} {data.shape}")

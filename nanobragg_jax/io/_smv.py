@@ -25,6 +25,17 @@ _NO_SEMICOLON = "DIALS_ORIGIN"
 
 @dataclass
 class SMVImage:
+    """An SMV image as `read_smv` reads it, the way nanoBragg.c's GetFrame does (L4124-4263).
+
+    Fields:
+        header: the header text C sees: the first `header_bytes` bytes (latin-1), cut at the first NUL.
+        header_bytes: HEADER_BYTES from the header.
+        width: SIZE1, the fast pixel count.
+        height: SIZE2, the slow pixel count.
+        data: the pixels, (slow, fast) = (height, width) uint16, decoded in the byte order the header's
+            BYTE_ORDER names.
+        swap_bytes: True when BYTE_ORDER is not little_endian (nanoBragg.c notes it but never swaps).
+    """
     header: str  # the header text as C sees it: HEADER_BYTES bytes, cut at the first NUL
     header_bytes: int
     width: int  # SIZE1, fast

@@ -23,6 +23,20 @@ __all__ = ["Stats", "image_statistics", "int_image", "pgm_image",
 
 @dataclass
 class Stats:
+    """nanoBragg.c's statistics of the float image (C row O5), as `image_statistics` returns them.
+
+    Fields:
+        max_I: the largest unmasked ROI pixel (photons per pixel), 0 when none is > 0.
+        max_I_x: C's Fdet of that pixel's last sub-pixel, in m (`last_subpixel_position`); 0 when no
+            pixel is > 0, NaN when no position function was given.
+        max_I_y: C's Sdet of the same, in m.
+        mean: the mean over unmasked ROI pixels, photons per pixel.
+        rms: sqrt(sum of float32-rounded squares / (sumn - 1)) over the same pixels.
+        rmsd: the rms deviation from `mean` over every ROI pixel, masked ones included.
+        sumn: the number of unmasked ROI pixels.
+        max_s: the slow index of the max pixel, -1 when no pixel is > 0.
+        max_f: its fast index, -1 likewise.
+    """
     max_I: float
     max_I_x: float  # C's Fdet of the max pixel's last subpixel (m); 0 when no pixel is > 0
     max_I_y: float  # C's Sdet, likewise

@@ -82,6 +82,19 @@ def subpixel_geometry(model: Model, spix, fpix, q=None):
 
 
 def solid_angle(model: Model, airpath):
+    """The solid angle each sample's (sub-)pixel subtends at the crystal, in steradians (nanoBragg.c's
+    omega_pixel, L2721-2727; C row A2 says which sample the kernel uses).
+
+    omega = pixel_size^2 / airpath^2 * close_distance / airpath: the pixel area, projected by the
+    obliquity close_distance / airpath; with `-point_pixel`, 1 / airpath^2.  The pixel size is the whole
+    pixel's, not the sub-pixel's.
+
+    Arguments:
+        model: the cast Model (pixel size and close distance in m; `layout.point_pixel`).
+        airpath: crystal-to-sample distances in m, any shape, e.g. (Q, P) from `subpixel_geometry`.
+    Returns:
+        Solid angles in sr, the shape and dtype of `airpath`.
+    """
     det = model.detector
     if model.layout.point_pixel:
         return 1.0 / airpath / airpath
