@@ -30,7 +30,17 @@ def fdump_header(table: HKLTable) -> bytes:
 
 
 def write_fdump(path, table: HKLTable) -> None:
-    """Write the dump byte for byte as C does (atomic)."""
+    """Write the dump byte for byte as C does (atomic): `fdump_header`, then `table.F` as
+    little-endian float64, h slowest and l fastest (C row F1).
+
+    Arguments:
+        path: the file to write (C's default is Fdump.bin).
+        table: the structure-factor table; `F` must have shape ranges + 1 on each axis (the C layout,
+            with its zero padding slab).
+    Raises:
+        ValueError: `table.F` of another shape.
+        InputError: the file cannot be written.
+    """
     expected = tuple(r + 1 for r in table.ranges)
     F = np.asarray(table.F)
     if F.shape != expected:
@@ -39,7 +49,18 @@ def write_fdump(path, table: HKLTable) -> None:
 
 
 def read_fdump(path) -> HKLTable:
-    """Read a dump the way C's fscanf + fread pair reads it."""
+    """Read a dump the way C's fscanf + fread pair reads it (L2104-2140; C row F1, input I6).
+
+    Arguments:
+        path: the dump file.
+    Returns:
+        `HKLTable` with the header's bounds, F as (h_range+1, k_range+1, l_range+1) float64 (structure
+        factors, electrons), hkls = the product of the ranges, and a warning when leading data bytes
+        were eaten as white space (the table is then shifted, as in C, and the missing tail is 0).
+    Raises:
+        InputError: an unreadable file, a header that is not six integers, impossible bounds, or too
+            few data bytes.
+    """
     path_s = str(path)
     raw = read_input_bytes(path, "Fdump file")
     # Only the text header matters to the scanner; cut the binary part off for speed.
