@@ -26,7 +26,16 @@ def _numbers(text):
 
 
 def parse_trace(path) -> list:
-    """[(quantity, numbers or text, line number)] in file order; repeated quantities get '#n'."""
+    """[(quantity, numbers or text, line number)] in file order; repeated quantities get '#n'.
+
+    Arguments:
+        path: a trace file with `TRACE_C:`/`TRACE_PY:` lines (TRACE_*_CONFIG lines are skipped;
+            tagged lines of key=value pairs give one quantity per key) and DETECTOR_* lines.
+    Returns:
+        list of (name str, list of floats or stripped text str, 1-based line number int).
+    Raises:
+        InputError: the file cannot be read, or holds no trace line.
+    """
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             lines = fh.read().splitlines()
