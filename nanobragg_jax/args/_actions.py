@@ -24,7 +24,16 @@ INTEGER = re.compile(r"[+-]?\d+$")
 
 
 def atof(token: str) -> float:
-    """C atof: the longest numeric prefix, 0.0 when there is none (atof("-N") == 0)."""
+    """C atof: the longest numeric prefix, 0.0 when there is none (atof("-N") == 0).
+
+    Used for every real-valued flag (C quirk P9, I1: text and a flag where a value belongs read 0).
+
+    Arguments:
+        token: one command-line token (leading white space is skipped).
+    Returns:
+        float: the value of the prefix (decimal, hexadecimal with an optional p exponent, inf,
+        infinity or nan, any case), in the token's own unit; 0.0 without a numeric prefix.
+    """
     m = _STRTOD.match(token)
     if not m:
         return 0.0
@@ -37,7 +46,15 @@ def atof(token: str) -> float:
 
 
 def atoi(token: str) -> int:
-    """C atoi: leading digits only (atoi("2.5") == 2, atoi("-N") == 0)."""
+    """C atoi: leading digits only (atoi("2.5") == 2, atoi("-N") == 0).
+
+    Used for every integer flag (C quirk P9: `-N 2.5` is 2).
+
+    Arguments:
+        token: one command-line token (leading white space is skipped).
+    Returns:
+        int: the optionally signed leading digits; 0 without any.
+    """
     m = _STRTOL.match(token)
     return int(m.group(1)) if m else 0
 
