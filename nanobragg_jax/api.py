@@ -107,7 +107,14 @@ _X64_WARNED = False
 
 def params(exp: Experiment) -> dict:
     """The experiment's continuous parameters as a dict of JAX arrays (command-line units; the
-    names and units of PARAMETERS)."""
+    names and units of PARAMETERS).
+
+    Arguments:
+        exp: the experiment (`from_cli`).
+    Returns:
+        Dict name -> JAX array holding the experiment's value, in the units PARAMETERS gives (mm, deg,
+        Angstrom, mrad, photons/m^2, ...); e.g. "cell" has shape (6,), "misset" (3,), "N" (3,).
+    """
     return {k: jnp.asarray(v) for k, v in exp.params.items()}
 
 
@@ -115,9 +122,25 @@ def simulate(exp, p: Optional[Params] = None, *, chunk_rows: Optional[int] = Non
              checkpoint: bool = True):
     """The float image (slow, fast) for parameters p; differentiable w.r.t. every entry of p.
 
+    What `-floatfile` writes: nanoBragg.c's pixel loop (L2643-3071), each pixel
+    r_e^2 * fluence * I / steps * capture * polarization * solid angle (specs/c-behaviours.md A6).
+
     `checkpoint` (default on) recomputes each chunk of rows in the backward pass, so reverse-mode
     memory stays flat in the image size; it changes nothing in forward mode.  On 2 CPU cores it
     also compiled and ran jax.grad faster (bench/bench_grad_memory.py).
+
+    Arguments:
+        exp: a single-panel experiment (`from_cli`).
+        p: some or all of the experiment's parameters (names and units of PARAMETERS); the others
+            keep the experiment's values.  None: the experiment's own.
+        chunk_rows: pixel rows per chunk of the kernel's scan (memory knob; None = automatic).
+        checkpoint: recompute each chunk in the backward pass (see above).
+    Returns:
+        (spixels, fpixels) image, photons per pixel, in the experiment's dtype (float32 when x64 is
+        off).
+    Raises:
+        ValueError: the experiment has panels (use `simulate_panels`).
+        KeyError: a name in p that is not one of the experiment's parameters.
     """
     if exp.panels is not None:
         raise ValueError(f"this experiment has {len(exp.panels)} panels: use simulate_panels")
@@ -166,14 +189,35 @@ def simulate_panels(exp, p: Optional[Params] = None, *, chunk_rows: Optional[int
 
 
 def jit_simulate(exp, *, chunk_rows: Optional[int] = None, checkpoint: bool = True):
-    """A jitted `p -> image` for repeated calls (compiled once per experiment layout)."""
+    """A jitted `p -> image` for repeated calls (compiled once per experiment layout).
+
+    Arguments:
+        exp: a single-panel experiment (`from_cli`).
+        chunk_rows, checkpoint: as `simulate`.
+    Returns:
+        The jitted function `p -> (spixels, fpixels) image` (p and the image as for `simulate`).
+    """
     return jax.jit(lambda p: simulate(exp, p, chunk_rows=chunk_rows, checkpoint=checkpoint))
 
 
 def simulate_batch(exp, batch: Params, p: Optional[Params] = None, *, chunk_rows: Optional[int] = None,
                    checkpoint: bool = True):
     """Images (K, slow, fast) for K values of the names in `batch` (leading axis K), one vmapped
-    call; names not in `batch` come from p or the experiment.  E.g. batch={"misset": (K, 3)}."""
+    call; names not in `batch` come from p or the experiment.  E.g. batch={"misset": (K, 3)}.
+
+    Arguments:
+        exp: a single-panel experiment (`from_cli`).
+        batch: name -> array whose leading axis K holds the K values (each value in the name's
+            PARAMETERS unit and shape, e.g. (K, 3) for "misset" in degrees).
+        p: fixed parameters for every image, or None; no name may be in both `batch` and `p`.
+        chunk_rows, checkpoint: as `simulate`.
+    Returns:
+        (K, spixels, fpixels) images, photons per pixel.
+    Raises:
+        ValueError: a name both batched and fixed, batched arrays of different leading sizes, or an
+            experiment with panels.
+        KeyError: a name that is not one of the experiment's parameters.
+    """
     if p is not None and set(batch) & set(p):
         raise ValueError(f"names both batched and fixed: {sorted(set(batch) & set(p))}")
     fixed = dict(p or {})
@@ -188,7 +232,14 @@ def simulate_batch(exp, batch: Params, p: Optional[Params] = None, *, chunk_rows
 
 
 def jit_simulate_batch(exp, *, chunk_rows: Optional[int] = None, checkpoint: bool = True):
-    """A jitted `(batch, p) -> images (K, slow, fast)`; one compile per layout and batch shape."""
+    """A jitted `(batch, p) -> images (K, slow, fast)`; one compile per layout and batch shape.
+
+    Arguments:
+        exp: a single-panel experiment (`from_cli`).
+        chunk_rows, checkpoint: as `simulate`.
+    Returns:
+        The jitted function `(batch, p=None) -> (K, spixels, fpixels)` (arguments as `simulate_batch`).
+    """
     return jax.jit(lambda batch, p=None: simulate_batch(exp, batch, p, chunk_rows=chunk_rows,
                                                          checkpoint=checkpoint))
 
@@ -197,7 +248,20 @@ def derivative_image(exp, p: Optional[Params], tangent: Params, *, chunk_rows: O
                      ) -> Tuple[jax.Array, jax.Array]:
     """(image, d image) along `tangent` (forward mode, one pass): the per-pixel derivative of the
     image in the direction of the given parameter changes, e.g. tangent={"distance": 1.0} gives
-    d image / d distance per mm.  Names missing from `tangent` do not move."""
+    d image / d distance per mm.  Names missing from `tangent` do not move.
+
+    Arguments:
+        exp: a single-panel experiment (`from_cli`).
+        p: the point to differentiate at (some or all parameters), or None for the experiment's own.
+        tangent: name -> the change of that parameter, in its PARAMETERS unit; a scalar is broadcast
+            to the parameter's shape (e.g. {"misset": 1.0} moves all three angles by 1 degree).
+        chunk_rows: as `simulate`.
+    Returns:
+        (image, derivative), both (spixels, fpixels): photons per pixel, and photons per pixel per unit
+        step along `tangent`.
+    Raises:
+        KeyError: a name in p or `tangent` that is not one of the experiment's parameters.
+    """
     base = {k: jnp.asarray(v) for k, v in full_params(exp, p).items()}
     names = list(tangent)
     primals = {k: base[k] for k in names}
@@ -211,8 +275,18 @@ def derivative_image(exp, p: Optional[Params], tangent: Params, *, chunk_rows: O
 
 
 def flatten(p: Params, names: Sequence[str]):
-    """The entries `names` of p as one flat float64 vector, and a function mapping such a vector
-    back to a dict (for optimisers and jax.hessian over a chosen subset)."""
+    """The entries `names` of p as one flat vector, and a function mapping such a vector back to a dict
+    (for optimisers and jax.hessian over a chosen subset).
+
+    Arguments:
+        p: parameters (e.g. `params(exp)`).
+        names: the names to take, in the order they are concatenated.
+    Returns:
+        (vec, unflatten): vec is the 1-D concatenation of the raveled entries (their promoted dtype,
+        float64 under x64); unflatten(v) returns {name: array of the entry's shape} for such a vector.
+    Raises:
+        KeyError: a name not in p.
+    """
     shapes = [jnp.shape(p[k]) for k in names]
     sizes = [int(np.prod(s)) for s in shapes]
     vec = jnp.concatenate([jnp.ravel(jnp.asarray(p[k])) for k in names])
@@ -245,8 +319,16 @@ _SAMPLE_DEFAULTS = {"thickness": 0.1, "width": 0.1, "height": 0.1, "density": 1.
 def stol_profile(path, unit: str = "stol"):
     """An S(stol) table file as the background's `StolTable` (nonBragg's reader and guards).
 
-    unit: "stol" (first column sin(theta)/lambda in 1/A), "4stol" or "Q" (4 pi sin(theta)/lambda).
-    Raises InputError for a missing or empty file, or one without any F."""
+    Arguments:
+        path: the table file: columns stol and F (the structure factor per molecule), as
+            nonBragg's -stol, -4stol and -Q read it.
+        unit: what the first column holds: "stol" (sin(theta)/lambda in 1/A), "4stol"
+            (4 sin(theta)/lambda) or "Q" (4 pi sin(theta)/lambda).
+    Returns:
+        The `StolTable`.
+    Raises:
+        InputError: an unknown unit, or a missing or empty file, or one without any F.
+    """
     from nanobragg_jax.background import STOL_UNITS, stol_table
     from nanobragg_jax.io import read_stol_file
 
@@ -331,6 +413,9 @@ def detector_response(image, *, psf: Optional[str] = None, fwhm_um=46.0, pixel_m
     Returns:
         (..., slow, fast) ADU as floats.  The PSF is a plain convolution (zero outside the image,
         no lost-light add-back and no edge spill; `noisify` reproduces C's version of both).
+    Raises:
+        ValueError: a psf other than "gauss", "fiber" or None; no `radius` while the FWHM or pixel
+            size is traced (the kernel size must be static).
     The source of the kernel: noisify.c's apply_psf pixel integrals (specs/noisify.md 6).
     """
     from nanobragg_jax.response import psf_convolve, psf_kernel_jax
@@ -356,12 +441,29 @@ def detector_noise(image, *, seed: int, calibration: float = 0.03, calib_seed: O
                    adc: float = 40.0, bits: int = 16):
     """The noise draw: noisify.c's noisy image of `image` (photons), C's random streams bit for bit.
 
-    Arguments follow noisify's flags: seed (-seed N), calibration (fraction, default 3 %),
-    calib_seed (-calib_seed N; None = noisify's built-in), flicker, psf/fwhm_um/radius (the C PSF
-    with its edge quirks, applied to the counts), readout (ADU rms), gain, adc, bits (16 or 32).
+    Host-side (NumPy/numba): not differentiable; for gradients use `detector_response`.  Steps as
+    noisify.c takes them (specs/noisify.md): Poisson counts with flicker and calibration error,
+    then the PSF on the counts, then gain, offset and read noise, clamped to the pixel type.  The
+    arguments follow noisify's flags.
+
+    Arguments:
+        image: (slow, fast) mean photons per pixel (rounded to float32, as noisify reads it).
+        seed: the noise seed N of `-seed N` (stored negated, as noisify.c does).
+        calibration: per-pixel calibration error, fraction rms (default 0.03); <= 0: off.
+        calib_seed: `-calib_seed N`; None = noisify's built-in seed.
+        flicker: source flicker, fraction rms; <= 0: off.
+        psf: "gauss", "fiber" or None (no PSF): the C PSF with its edge quirks, applied to the counts.
+        fwhm_um: PSF full width at half maximum in micrometres (-psf_fwhm).
+        pixel_mm: pixel size in mm (converts the FWHM to pixels).
+        radius: kernel radius in pixels (-psf_radius; 0: automatic).
+        readout: read noise, ADU rms; <= 0: off.
+        gain: ADU per photon.
+        adc: ADU offset added to every pixel (-adc).
+        bits: 16 or 32, the pixel type (and its overload clamp).
     Returns:
-        (slow, fast) uint16 or uint32 ADU, as the noise image noisify writes.
-    Host-side (NumPy/numba): not differentiable; for gradients use `detector_response`.
+        (slow, fast) uint16 ADU when bits is 16, else uint32, as the noise image noisify writes.
+    Raises:
+        InputError: an automatic PSF radius noisify cannot compute (NZ-14).
     """
     from nanobragg_jax.noise import CRandom, f32
     from nanobragg_jax.response import apply_psf, poisson_counts, readout_adu

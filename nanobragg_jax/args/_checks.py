@@ -26,6 +26,14 @@ _SILENT_ACCIDENTS = {"-printout"}  # C quirk P4: -printout_pixel also turns on -
 
 
 def describe_values(flag) -> str:
+    """How an error message names the values a flag wants, e.g. "x y z" for a vector flag.
+
+    Arguments:
+        flag: a `Flag` of the table.
+    Returns:
+        A short phrase for `flag.values` ("a number", "fast slow", ...), or `flag.values` itself when
+        there is no phrase for it.
+    """
     return _PLACEHOLDER.get(flag.values, flag.values)
 
 
@@ -127,6 +135,22 @@ def _source(origin, field):
 
 
 def check_final(s, origin):
+    """Checks on the whole command line once the argv pass is done; may add warnings to `s`.
+
+    The cell is completed as nanoBragg.c completes it (a missing or non-positive b, c is a, an angle
+    is 90 degrees; L1796-1800) before it is checked; a cell completed that way is a warning (C quirk P9).
+
+    Arguments:
+        s: the filled `Settings` (SI units: lengths in m, cell lengths in Angstrom, angles in rad).
+        origin: `Settings` field -> (kind, token index, `Flag` or file path) of what set it, kind one of
+            "own", "accident", "header"; fields absent were not set.
+    Raises:
+        InputError: a cell with a <= 0, an angle >= 180 degrees or zero volume; an empty `-roi`
+            (xmin > xmax or ymin > ymax, C row O2); a pixel size, wavelength, distance or detector size
+            that is not > 0 (NaN too) or is infinite; an `--out` file of unknown format; `--image` without
+            `--experiment`; both `--geom` and `--experiment`; a `-mask` with fewer pixels than the
+            detector (a mask of another shape only warns).
+    """
     if s.user_cell:
         a = s.cell_a
         b = s.cell_b if s.cell_b > 0 else a  # C fills missing lengths and angles (L1796-1800)
@@ -210,6 +234,21 @@ def _unit_warnings(s, origin, tokens):
 
 
 def parse_time_warnings(s, origin, tokens):
+    """Add to `s.warnings` one line for each place where nanoBragg.c's parsing does something the user
+    probably did not mean; each line ends with its C quirk id (specs/c-behaviours.md).
+
+    Covers: tokens also read as another flag (P1, P3, P6), values surely in the wrong unit (I1),
+    `-pix0_vector` (G7, P2), vectors discarded by a later convention flag (P7), the custom convention
+    picked by a vector flag (G1), an ignored `-pivot` (G3), beam-centre flags the pivot ignores (G4),
+    a trailing `-curved_det` (P8), flags with no effect (P11), and header values C ignores or prefers
+    (G11).  Nothing is refused here.
+
+    Arguments:
+        s: the filled `Settings`; its `warnings` list is appended to.
+        origin: `Settings` field -> (kind, token index, `Flag` or file path) of what set it, as for
+            `check_final`.
+        tokens: the command-line tokens (without the program name).
+    """
     _accident_warnings(s, origin, tokens)
     _unit_warnings(s, origin, tokens)
     used = {src.name for kind, _, src in origin.values() if kind == "own"}

@@ -300,6 +300,20 @@ ACCIDENT_NOTES = {
 # --- our own options (long names; -trace_pixel keeps the instrumented C build's spelling) ----------
 @dataclasses.dataclass(frozen=True)
 class Option:
+    """One of our own command-line options (not in nanoBragg.c), e.g. `--mode`, `--dtype`, `--out`.
+
+    Fields:
+        names: its spellings; a long one also accepts "--name=value".
+        values: what follows it: "" (a switch), "word" (one of `choices`), "path" (a file written),
+            "in" (a file read), "i"/"int" (an integer), "ii" (two integers) or "f" (a float).
+        field: the `Settings` field it sets.
+        help: the help text.
+        default: the default shown in the help, "" for none.
+        choices: the allowed words of a "word" option, () for any.
+        scale: for "f" values, the factor from the option's unit to the field's SI unit (1e-3 for mm).
+        switch_value: what a switch stores in its field.
+        metavar: how `--help` names the values ("" for the default from `values`).
+    """
     names: tuple  # spellings; "--x=value" is accepted too for the long ones
     values: str  # "" switch | "word" | "path" (a file written) | "in" (a file read) | "i" | "ii" | "int" | "f"
     field: str  # Settings field it sets

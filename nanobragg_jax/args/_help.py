@@ -31,6 +31,12 @@ def _describe(flag: Flag) -> str:
 
 
 def grouped_flags() -> dict:
+    """The flags of the help text, by group, in nanoBragg.c's test order (pre-scan flags first).
+
+    Returns:
+        Dict group name (every entry of `GROUPS`, in order; some may be empty) -> list of `Flag`,
+        without the hidden ones.
+    """
     groups = {g: [] for g in GROUPS}
     for flag in PRESCAN + TABLE:
         if not flag.hidden:
@@ -39,6 +45,12 @@ def grouped_flags() -> dict:
 
 
 def help_text() -> str:
+    """The `nanobragg --help` text: usage lines, every nanoBragg.c flag by group with its unit, default
+    and no-effect note, then our own `--options`.
+
+    Returns:
+        The text, ending with a newline; the descriptions are wrapped to fit 100 columns.
+    """
     lines = [
         "usage: nanobragg [render] [nanoBragg flags ...] [--mode spec|c-parity] [--dtype float64|float32]",
         "       nanobragg compare A B [--shape S F] [--rtol 1e-5] [--atol 1e-7]   compare two images (exit 1: they differ)",

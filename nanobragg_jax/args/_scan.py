@@ -43,9 +43,17 @@ def parse_args(argv: "list[str] | str") -> Settings:
     Reproduces nanoBragg.c's parsing (substring matches, arity guards, atof/atoi, last flag wins,
     the -img/-mask header ingestion).
 
+    Arguments:
+        argv: the tokens after the program name, a list of str (other items are converted with
+            str) or one string split with shlex.
+    Returns:
+        Settings in SI units (see `Settings`: metres, radians, ...; the flags' mm, degrees and
+        Angstrom are converted), with `argv` the tokens, the seeds defaulting to -time() (R2) and
+        the parse-time warnings in `warnings`.
     Raises:
         InputError: bad input (unknown flag, wrong value count, non-number, missing file, ...),
             with one line naming the flag and the value.
+        ValueError: a string `argv` that shlex cannot split (an unbalanced quote).
     """
     tokens = shlex.split(argv) if isinstance(argv, str) else [str(t) for t in argv]
     s = Settings()

@@ -22,6 +22,21 @@ Vec3 = Optional[tuple]
 
 @dataclasses.dataclass
 class Settings:
+    """Everything a nanoBragg command line sets, as nanoBragg.c holds it right after its argv pass.
+
+    Filled by `parse_args` (flag table in _flags.py); read by the set-up.  Units are SI, as in C:
+    lengths in metres (wavelength, distance, pixel size, detector size, beam centre, sample and beam
+    size, sensor thickness, dmin), angles in radians (cell angles, misset, rotations, two-theta,
+    divergence, phi, mosaic spread), fluence in photons/m^2, flux in photons/s, exposure in s,
+    `detector_mu` in 1/m.  Exceptions: the cell lengths are in Angstrom (as C stores them), `ORGX` and
+    `ORGY` in pixels, `dispersion` a fraction, `bg_density` in g/m^3, `bg_mw` in g/mol, `psf_fwhm_um`
+    in micrometres, `readout` in ADU rms and `gain` in ADU/photon.  The command line uses mm, degrees,
+    Angstrom, um, mrad and eV; the flags' `Apply` functions convert.
+
+    NaN means "not given" (as in C), and so do -1 for the step and count fields; vectors are None when
+    not given (the convention decides).  Seeds are stored negated, as nanoBragg.c stores them (C row
+    R2).  `warnings` collects the parse-time warnings; `argv` keeps the command line as given.
+    """
     # --- input files -------------------------------------------------------------------------
     matfilename: Optional[str] = None
     hklfilename: Optional[str] = None

@@ -118,7 +118,15 @@ def stol_table(rows, mult: float = STOL_UNITS["stol"], name: str = "table") -> S
 
 
 def fit_index(table: StolTable, stol) -> np.ndarray:
-    """Where C's search ends on an increasing table, stol[n] <= stol < stol[n+1] (n in 1..N+1)."""
+    """Where C's search ends on an increasing table, stol[n] <= stol < stol[n+1] (n in 1..N+1).
+
+    Arguments:
+        table: a StolTable with `increasing` True (for an unordered one see `sequential_nearest`).
+        stol: sin(theta)/lambda in 1/m, scalar or any shape.
+    Returns:
+        integer array of stol's shape: the index n of the fit's second point (the cubic uses
+        entries n-1 .. n+2), clipped to 1 .. N+1 for the N points of the file.
+    """
     n = np.searchsorted(table.stol, np.asarray(stol, dtype=np.float64), side="right") - 1
     return np.clip(n, 1, table.size - 3)
 

@@ -57,6 +57,17 @@ def _match(spec: str, token: str) -> bool:
 
 
 def flag(patterns: str, guard, values: str, apply: Callable, line: int = 0) -> CFlag:
+    """Build one `CFlag` of nonBragg's or noisify's table.
+
+    Arguments:
+        patterns: space-separated pattern specs, in the forms listed in the module docstring.
+        guard: values that must follow the flag (`argc > i + guard`), None for no guard.
+        values: one letter per value read ("f" number, "i" integer, "s" text), "" for none.
+        apply: `apply(settings, values)` with the values already converted by C's atof/atoi.
+        line: the C source line of the test.
+    Returns:
+        The `CFlag`.
+    """
     return CFlag(tuple(patterns.split()), guard, values, apply, line)
 
 
@@ -116,6 +127,13 @@ def console_exit(main: Callable[[], int]) -> None:
 
 
 def switch(**fields):
+    """An `apply()` that sets fixed values, whatever values the flag reads.
+
+    Arguments:
+        **fields: settings field name -> the value stored in it.
+    Returns:
+        The `apply(settings, values)` function.
+    """
     def apply(s, vals):
         for k, v in fields.items():
             setattr(s, k, v)

@@ -48,8 +48,18 @@ noisify.c's random streams are reproduced bit for bit; its accidents with a warn
 
 
 def nonbragg_help() -> str:
+    """The `nonbragg --help` text: its flags with their units and defaults.
+
+    Returns:
+        The text, ending with a newline.
+    """
     return NONBRAGG_HELP
 
 
 def noisify_help() -> str:
+    """The `noisify --help` text: its flags with their units and defaults.
+
+    Returns:
+        The text, ending with a newline.
+    """
     return NOISIFY_HELP

@@ -18,6 +18,17 @@ UNSET = -1e99
 
 @dataclasses.dataclass
 class NoisifySettings:
+    """noisify.c's variables right after its argv pass (specs/noisify.md 2.2), filled by `parse_noisify`.
+
+    Units as noisify.c converts them: lengths in metres (beam centre, distance, detector size, pixel,
+    `psf_fwhm`, the latter rounded to a C float), `psf_radius` in pixels, `fluence` in photons/m^2,
+    `adc` in ADU and `gain` in ADU/photon; `readout` is in ADU rms and `flicker` and `calibration` are
+    fractions rms.  `lambda_text` (Angstrom), `phi0` and `osc` (degrees) are copied into the image
+    header as given.  `Xbeam`/`Ybeam` equal to `UNSET` (-1e99) were not given.  Seeds are stored
+    negated, as noisify.c stores them (the built-in `calib_seed` is positive).  `inputs` lists every
+    input file name C tried, in order; `seen`, `warnings` and `lines` record what the pass saw, our
+    warnings and the lines C prints while parsing.
+    """
     lambda_text: float = 1.0  # Angstrom, copied to the header as given (NZ-19)
     Xbeam: float = UNSET
     Ybeam: float = UNSET

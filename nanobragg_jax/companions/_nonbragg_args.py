@@ -17,6 +17,17 @@ NAN = math.nan
 
 @dataclasses.dataclass
 class NonBraggSettings:
+    """nonBragg.c's variables right after its argv pass (specs/nonbragg.md 2.2), filled by its flag table.
+
+    Units as nonBragg.c converts them: lengths in metres (sample size, beam centre, distances, detector
+    size, pixel, beam size, wavelength), angles in radians (rotations, two-theta, divergence, phi), the
+    `density` in g/m^3, `molecular_weight` in g/mol, `fluence` in photons/m^2, `flux` in photons/s,
+    `exposure` in s, `dispersion` a fraction; `ORGX`/`ORGY` are in pixels, `kahn` is the Kahn
+    polarization factor.  NaN means "not given", as in C; -1 in the step, count, oversample and `roi`
+    fields means automatic.  Vectors are unitless, as typed.  The seed is stored negated, as in C.
+    `image` holds (the -img pixels, (width, height)) when -img was read.  `seen` and `warnings`
+    record what the pass saw, for our warnings; they are not C variables.
+    """
     sample_x: float = 1e-4  # m, thickness along the beam
     sample_y: float = 1e-4
     sample_z: float = 1e-4

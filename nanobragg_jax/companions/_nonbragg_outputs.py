@@ -14,6 +14,17 @@ from nanobragg_jax.layout import roi_slices
 
 @dataclasses.dataclass
 class NonBraggStats:
+    """nonBragg.c's statistics of its float image, as `nonbragg_statistics` computes them (NB-4).
+
+    Fields:
+        max_I: the largest ROI pixel (photons per pixel), 0 when none is > 0.
+        max_s: its slow index, -1 when no pixel is > 0.
+        max_f: its fast index, -1 when no pixel is > 0.
+        mean: the ROI sum over C's pixel counter (`n_start`; not always the ROI pixel count, NB-4).
+        rms: sqrt(sum of float32 squares / (n - 1)), photons per pixel.
+        rmsd: the rms deviation from `mean`, taken as C takes it from each pixel's right-hand neighbour
+            (NB-4), photons per pixel.
+    """
     max_I: float
     max_s: int
     max_f: int

@@ -166,6 +166,16 @@ def _short(value) -> str:
 
 
 def frame_entry(index: int, flags: Iterable[str], file: str, float_file: Optional[str]) -> dict:
+    """A frame's manifest entry before the frame is rendered (no checksum, parameters or statistics yet).
+
+    Arguments:
+        index: the frame's index in the series.
+        flags: the frame's own nanoBragg flags (added to the series' base flags).
+        file: the frame's image file, relative to the manifest's folder.
+        float_file: its float image file, relative likewise, or None when none is written.
+    Returns:
+        The entry {"index", "flags", "file"}, plus "float_file" when one is given.
+    """
     entry = {"index": index, "flags": list(flags), "file": file}
     if float_file is not None:
         entry["float_file"] = float_file

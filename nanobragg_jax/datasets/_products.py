@@ -174,13 +174,26 @@ def panel_frame_products(exp, images, *, pgm: Optional[bool] = None) -> PanelPro
 
 def detector_counts(image: np.ndarray, adc_offset: float) -> np.ndarray:
     """What a photon-counting detector reports (NXmx, miniCBF): the SMV pixels less the ADC
-    offset, as int32."""
+    offset, as int32.
+
+    Arguments:
+        image: (slow, fast) SMV pixels in ADU (any numeric dtype).
+        adc_offset: the ADC offset in ADU (`-adc`).
+    Returns:
+        (slow, fast) int32: rint(image - adc_offset), rounded half to even.
+    """
     return np.rint(np.asarray(image, dtype=np.float64) - adc_offset).astype(np.int32)
 
 
 def run_warnings(exp) -> list:
     """The one-line warnings of a run, each once: the flags' and the set-up's, and C's SMV header
-    overflowing its 512 bytes (C quirk O6)."""
+    overflowing its 512 bytes (C quirk O6).
+
+    Arguments:
+        exp: the Experiment of the run (its `warnings` and SMV `header` are read).
+    Returns:
+        list of str in first-seen order, duplicates removed.
+    """
     from nanobragg_jax.io import header_overflow
 
     warnings = list(exp.warnings)  # the settings' warnings are included

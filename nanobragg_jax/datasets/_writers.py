@@ -62,7 +62,12 @@ _WRITERS: dict = {}
 
 def register_frame_writer(writer: FrameWriter) -> None:
     """Make `writer` the format of every template ending in one of its suffixes (replacing any
-    writer registered for them)."""
+    writer registered for them).
+
+    Arguments:
+        writer: a FrameWriter (name, suffixes such as ".cbf", encode: Frame -> bytes); suffixes
+            are matched case-insensitively.
+    """
     for suffix in writer.suffixes:
         _WRITERS[suffix.lower()] = writer
 

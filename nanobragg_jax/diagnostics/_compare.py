@@ -62,7 +62,21 @@ def _companion_shape(path) -> Optional[tuple]:
 
 def load_image(path, shape=None) -> np.ndarray:
     """A 2-D float64 image (slow, fast) from raw float32 or SMV (gzip accepted), miniCBF (.cbf) or
-    NXmx (.nxs/.nx5/.h5/.hdf5: its first frame, one panel)."""
+    NXmx (.nxs/.nx5/.h5/.hdf5: its first frame, one panel).
+
+    Arguments:
+        path: the image file; the format comes from the extension (`io.IMAGE_FORMATS`), else from
+            the content (SMV when it starts with C's header, raw little-endian float32 otherwise).
+        shape: (slow, fast) of a raw float file; None: from an SMV image next to it with the same
+            stem (or int.img, intimage.img, noise.img, noiseimage.img), else a square image.
+    Returns:
+        (slow, fast) float64 array in the file's own unit (photons per pixel for a float image,
+        counts/ADU for SMV, miniCBF and NXmx).
+    Raises:
+        InputError: an unreadable file or broken gzip, a bad SMV/miniCBF/NXmx file (from the io
+            readers), an NXmx file with several panels, a raw file whose size is not a multiple of
+            4 bytes or does not fit `shape` (or no shape can be told).
+    """
     kind = IMAGE_FORMATS.get(os.path.splitext(os.fspath(path))[1].lower())
     if kind == "cbf":
         return read_minicbf(path)[0].astype(np.float64)
@@ -90,6 +104,23 @@ def load_image(path, shape=None) -> np.ndarray:
 
 @dataclasses.dataclass
 class Comparison:
+    """The result of `compare_images`: how image B differs from the reference A.
+
+    Pixel values are in the images' own unit (photons per pixel for float images, counts for SMV).
+
+    Fields:
+        shape: (slow, fast) of both images.
+        correlation: Pearson correlation of the pixels (NaN for a single pixel or constant images).
+        sum_ratio: sum(B) / sum(A), NaN when sum(A) is 0.
+        worst_pixel: (slow, fast) of the largest error relative to |A| (with a floor of 1e-7 max|A|).
+        worst_a: A at the worst pixel.
+        worst_b: B at the worst pixel.
+        worst_rel: |B - A| / |A| at the worst pixel (inf where A is 0 and B is not).
+        max_abs: the largest |B - A|.
+        failing: the pixels outside |B - A| <= rtol |A| + atol max|A| (NaN pixels included).
+        rtol: the relative tolerance used.
+        atol: the absolute tolerance used, as a fraction of max|A|.
+    """
     shape: tuple
     correlation: float
     sum_ratio: float  # sum(B) / sum(A)

@@ -31,8 +31,16 @@ def cell_parameters(real: np.ndarray) -> tuple:
 def change_of_basis(truth: CrystalModel, found: CrystalModel, tolerance: float = 0.1) -> np.ndarray:
     """M (3x3 integers, det +-1) with found ~ M truth (rows a, b, c).
 
+    Arguments:
+        truth: io.CrystalModel; `real_space` (3, 3) rows a, b, c in Angstrom.
+        found: io.CrystalModel, likewise.
+        tolerance: largest allowed |ratio - round(ratio)| per entry of
+            ratio = found.real_space inv(truth.real_space), dimensionless.
+    Returns:
+        (3, 3) int array M = round(ratio), det M = +-1.
     Raises:
         InputError: no integral change of basis within `tolerance` (not the same lattice).
+        numpy.linalg.LinAlgError: a singular true basis.
     """
     ratio = found.real_space @ np.linalg.inv(truth.real_space)
     M = np.rint(ratio)
@@ -44,7 +52,17 @@ def change_of_basis(truth: CrystalModel, found: CrystalModel, tolerance: float =
 
 def misorientation_deg(truth: CrystalModel, found: CrystalModel) -> float:
     """Smallest rotation (degrees) taking the true crystal onto the found one, after the integral
-    change of basis (see the module docstring)."""
+    change of basis (see the module docstring).
+
+    Arguments:
+        truth: io.CrystalModel (real-space rows a, b, c in Angstrom).
+        found: io.CrystalModel, likewise.
+    Returns:
+        float angle in degrees, 0 to 180: the rotation of the orthogonal Procrustes (Kabsch) fit of
+        M truth (M with det +1, the inversion applied if needed) onto found.
+    Raises:
+        InputError: no integral change of basis (`change_of_basis`).
+    """
     M = change_of_basis(truth, found).astype(np.float64)
     if np.linalg.det(M) < 0:
         M = -M  # the inversion maps every lattice onto itself
@@ -57,7 +75,14 @@ def misorientation_deg(truth: CrystalModel, found: CrystalModel) -> float:
 
 def detector_difference_mm(a, b) -> Optional[float]:
     """Largest distance (mm) between the corresponding corners of two detectors' panels (None when
-    their panels differ in number or size)."""
+    their panels differ in number or size).
+
+    Arguments:
+        a, b: io.ExperimentModel (or anything with `panels`, a sequence of io.PanelModel).
+    Returns:
+        float in mm, the largest distance over the four corners of every panel pair (lab positions
+        from `PanelModel.pixel_to_lab`), or None.
+    """
     if len(a.panels) != len(b.panels):
         return None
     worst = 0.0
@@ -71,6 +96,19 @@ def detector_difference_mm(a, b) -> Optional[float]:
 
 @dataclasses.dataclass
 class ExperimentComparison:
+    """The result of `compare_experiments`: the first experiments of two DIALS experiment lists, A and B.
+
+    Fields:
+        cell_a: A's cell (a, b, c in Angstrom, alpha, beta, gamma in degrees), None without a crystal.
+        cell_b: B's cell, likewise.
+        change_of_basis: M, (3, 3) integers with det +-1, such that B's basis = M A's basis (rows a, b,
+            c); None unless both have a crystal.
+        misorientation_deg: the smallest rotation (degrees) taking M A's crystal onto B's, None unless
+            both have a crystal.
+        detector_mm: the largest distance (mm) between corresponding panel corners, None when the panels
+            differ in number or size.
+        beam_deg: the angle between the two beam directions, degrees.
+    """
     cell_a: Optional[tuple]  # (a, b, c, alpha, beta, gamma) of A's crystal
     cell_b: Optional[tuple]
     change_of_basis: Optional[np.ndarray]  # b = M a
@@ -96,6 +134,12 @@ class ExperimentComparison:
 def compare_experiments(a_path, b_path) -> ExperimentComparison:
     """Compare the first experiment of two DIALS experiment lists (crystal, detector, beam).
 
+    Arguments:
+        a_path: path of list A (the truth, e.g. from `--expt`).
+        b_path: path of list B (e.g. the indexed result).
+    Returns:
+        ExperimentComparison (cells in Angstrom and degrees, change of basis, misorientation in
+        degrees, detector difference in mm, angle between the beams in degrees).
     Raises:
         InputError: an unreadable list, or crystals that are not one lattice.
     """

@@ -61,7 +61,20 @@ def _state_before(model, slow: int, fast: int):
 
 
 def trace_pixel(model, slow: int, fast: int, emit: Callable[[str], None] = print, prefix: str = "TRACE_PY") -> float:
-    """Print the trace of pixel (slow, fast) and return its final (double) value."""
+    """Print the trace of pixel (slow, fast) and return its final (double) value.
+
+    The pixel is recomputed in C's loop order (A9) with the scaling of A6 (r_e^2 fluence I / steps,
+    then capture, polar and omega unless oversampled, A5).
+
+    Arguments:
+        model: the Model (`setup.build_model`); host float64 values are read from it.
+        slow, fast: pixel indices (0-based).
+        emit: called with each output line (str): the DETECTOR_* lines, then `prefix`: key value.
+        prefix: the tag of the trace lines ("TRACE_PY"; the C build writes "TRACE_C").
+    Returns:
+        float: the pixel's value in photons, in double precision (the trace's I_pixel_final; the
+        float image stores it rounded to float32).
+    """
     L = model.layout
     det = {k: np.asarray(getattr(model.detector, k), float) for k in ("pix0", "fdet", "sdet", "odet", "beam")}
     px = float(model.detector.pixel_size)
@@ -240,7 +253,19 @@ def _structure_factor(model, hkl, hkl0, interp_on: bool):
 
 
 def print_trace(exp, slow: int, fast: int, emit: Callable[[str], None] = print, p: Optional[dict] = None) -> float:
-    """CLI entry: trace pixel (slow, fast) of an Experiment."""
+    """CLI entry: trace pixel (slow, fast) of an Experiment.
+
+    Arguments:
+        exp: the Experiment (`setup.build_experiment`).
+        slow, fast: pixel indices (0-based).
+        emit: called with each output line (str).
+        p: continuous parameters in command-line units for `setup.build_model` (None: the
+            experiment's own).
+    Returns:
+        float: the pixel's value in photons (see `trace_pixel`).
+    Raises:
+        KeyError: a name in `p` that is not one of the experiment's parameters (`build_model`).
+    """
     from nanobragg_jax.setup import build_model
 
     return trace_pixel(build_model(exp, p), slow, fast, emit=emit)

@@ -26,7 +26,16 @@ def _numbers(text):
 
 
 def parse_trace(path) -> list:
-    """[(quantity, numbers or text, line number)] in file order; repeated quantities get '#n'."""
+    """[(quantity, numbers or text, line number)] in file order; repeated quantities get '#n'.
+
+    Arguments:
+        path: a trace file with `TRACE_C:`/`TRACE_PY:` lines (TRACE_*_CONFIG lines are skipped;
+            tagged lines of key=value pairs give one quantity per key) and DETECTOR_* lines.
+    Returns:
+        list of (name str, list of floats or stripped text str, 1-based line number int).
+    Raises:
+        InputError: the file cannot be read, or holds no trace line.
+    """
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             lines = fh.read().splitlines()
@@ -61,6 +70,16 @@ def parse_trace(path) -> list:
 
 @dataclasses.dataclass
 class TraceDiff:
+    """The result of `trace_diff`: the first quantity of trace A that trace B gives differently.
+
+    Fields:
+        first: (quantity name, A's value, B's value, relative difference, line number in A) of the
+            first quantity, in A's order, whose relative difference is not <= the tolerance; None when
+            none is.  Values are lists of floats, or text for lines that are not numbers.
+        compared: how many quantities both traces hold.
+        only_in_a: the names of A's quantities that B lacks, in A's order.
+        only_in_b: the names of B's quantities that A lacks, in B's order.
+    """
     first: Optional[tuple]  # (quantity, A value, B value, relative difference, line in A) or None
     compared: int
     only_in_a: list
@@ -98,6 +117,22 @@ def _relative(a, b) -> float:
 
 
 def trace_diff(a_path, b_path, tol: float = 1e-6) -> TraceDiff:
+    """Compare two per-pixel traces quantity by quantity, in A's order (`nanobragg trace-diff A B`).
+
+    Quantities are matched by name (a repeated name gets '#2', '#3', ... in each file).  The relative
+    difference of two lines is the largest element difference over the largest magnitude in either
+    line (a vector as a whole); text lines differ unless equal, and lines of different lengths differ
+    infinitely.
+
+    Arguments:
+        a_path: trace A (`TRACE_C:` or `TRACE_PY:` lines), usually the C build's.
+        b_path: trace B.
+        tol: the largest relative difference taken as equal (unitless).
+    Returns:
+        A `TraceDiff`.
+    Raises:
+        InputError: a file that cannot be read, or one with no TRACE_C/TRACE_PY lines.
+    """
     a, b = parse_trace(a_path), parse_trace(b_path)
     b_map = {name: value for name, value, _ in b}
     first, compared = None, 0

@@ -23,7 +23,15 @@ def _umask() -> int:
 
 @contextlib.contextmanager
 def atomic_open(path) -> Iterator[BinaryIO]:
-    """Open a binary temp file next to `path`; on success it replaces `path`, on error it is removed."""
+    """Open a binary temp file next to `path`; on success it replaces `path`, on error it is removed.
+
+    Arguments:
+        path: the file to write (str or path-like).
+    Returns:
+        A context manager yielding the open binary handle of the temp file.
+    Raises:
+        InputError: the folder cannot be written (from `atomic_path`).
+    """
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         yield handle
 
@@ -31,8 +39,16 @@ def atomic_open(path) -> Iterator[BinaryIO]:
 @contextlib.contextmanager
 def atomic_path(path) -> Iterator[str]:
     """A temp file name next to `path`, for writers that open files themselves (h5py, fabio): on
-    success the file replaces `path`, on error it is removed.  InputError when the folder cannot
-    be written."""
+    success the file replaces `path` (with the mode fopen() would give: 0666 minus the umask), on
+    error it is removed.
+
+    Arguments:
+        path: the file to write (str or path-like).
+    Returns:
+        A context manager yielding the temp file's name, '.<name>.<random>.tmp' in the same folder.
+    Raises:
+        InputError: the folder cannot be written.
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     try:
@@ -54,7 +70,13 @@ def atomic_path(path) -> Iterator[str]:
 def leftover_temp_files(paths) -> list:
     """Temp files `atomic_open` left next to any of `paths` (a process killed while writing them).
 
-    Their names are '.<name>.<8 random characters>.tmp'; only those of the given names count."""
+    Their names are '.<name>.<8 random characters>.tmp'; only those of the given names count.
+
+    Arguments:
+        paths: output file names (str or path-like); an unreadable folder is skipped.
+    Returns:
+        Sorted list of the leftover temp files' absolute paths.
+    """
     by_folder: dict = {}
     for path in paths:
         folder, name = os.path.split(os.path.abspath(os.fspath(path)))
@@ -72,7 +94,14 @@ def leftover_temp_files(paths) -> list:
 
 
 def atomic_write_bytes(path, data) -> None:
-    """Write `data` (bytes or any C-contiguous buffer) to `path` atomically (see atomic_open)."""
+    """Write `data` (bytes or any C-contiguous buffer) to `path` atomically (see atomic_open).
+
+    Arguments:
+        path: the file to write (str or path-like).
+        data: bytes, or a C-contiguous buffer such as a memoryview of an array.
+    Raises:
+        InputError: the file or its folder cannot be written (the message names the file).
+    """
     try:
         with atomic_open(path) as handle:
             handle.write(data)
@@ -95,5 +124,14 @@ def read_input_bytes(path, what: str, allow_gzip: bool = False) -> bytes:
 
 
 def read_input_text(path, what: str) -> str:
-    """An input file as text; bytes map 1:1 to characters (latin-1), as C's char functions see them."""
+    """An input file as text; bytes map 1:1 to characters (latin-1), as C's char functions see them.
+
+    Arguments:
+        path: the file (str or path-like).
+        what: how the error message names the file, e.g. "hkl file".
+    Returns:
+        The whole file as a str.
+    Raises:
+        InputError: the file cannot be read.
+    """
     return read_input_bytes(path, what).decode("latin-1")

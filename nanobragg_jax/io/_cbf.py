@@ -140,7 +140,17 @@ def header_lines(panel: PanelModel, beam: BeamModel, start_deg: float, width_deg
 
 def write_minicbf(path, image, model: ExperimentModel, index: int = 0) -> None:
     """Write image `index` (0-based) of the experiment's scan as a byte-offset miniCBF, atomically
-    (`minicbf_bytes`, its CIF data block named after the file)."""
+    (`minicbf_bytes`, its CIF data block named after the file).
+
+    Arguments:
+        path: the output file (written through a temporary file and a rename).
+        image: (slow, fast) integer counts of the one panel (see `minicbf_bytes`).
+        model: the experiment (io.ExperimentModel).
+        index: which image of the scan this is (0-based).
+    Raises:
+        NotRepresentable, ValueError: as `minicbf_bytes`.
+        InputError: the file or its folder cannot be written.
+    """
     atomic_write_bytes(path, minicbf_bytes(image, model, index, name=os.path.basename(os.fspath(path))))
 
 
@@ -155,6 +165,9 @@ def minicbf_bytes(image, model: ExperimentModel, index: int = 0, *, name: str = 
         model: the experiment (io.ExperimentModel); its scan gives the image's start angle and
             width (a still without a scan: start 0, width 0).
         index: which image of the scan this is.
+    Returns:
+        bytes of the miniCBF file: the "# Key value" header (GENERIC_MINI; start angle and width in deg,
+        exposure in s from the scan) and the pixels as int32, byte-offset compressed (by fabio).
     Raises:
         NotRepresentable: a geometry a miniCBF header cannot hold (see cbf_orientation).
         ValueError: non-integer pixels, or an image whose shape is not the panel's.

@@ -93,7 +93,15 @@ class CScanner:
 
 
 def c_atof(text: str) -> float:
-    """C atof/strtod on a string: the longest numeric prefix after white space, else 0.0."""
+    """C atof/strtod on a string: the longest numeric prefix after white space, else 0.0.
+
+    Reads decimal, hexadecimal ("0x1p3") and "inf"/"infinity"/"nan" as strtod does.
+
+    Arguments:
+        text: the text to read.
+    Returns:
+        The number, 0.0 when the text does not start (after C white space) with one.
+    """
     pos = _skip_space(text, 0)
     m = _SPECIAL.match(text, pos)
     if m:
@@ -111,7 +119,13 @@ def c_atof(text: str) -> float:
 
 
 def format_g(x: float) -> str:
-    """C's printf("%g"): 6 significant digits, exponent at least two digits, glibc 'nan'/'-nan'."""
+    """C's printf("%g"): 6 significant digits, exponent at least two digits, glibc 'nan'/'-nan'.
+
+    Arguments:
+        x: the number (anything float() accepts).
+    Returns:
+        The text C prints, e.g. "1e+06", "0.0001", "-0", "inf", "-nan".
+    """
     x = float(x)
     if math.isnan(x):
         # glibc prints the sign bit of a NaN.

@@ -227,7 +227,15 @@ def _imageset_dict(i: ImagesetModel, n_panels: int, sequence: bool) -> dict:
 
 
 def experiment_list_dict(experiments: Union[ExperimentModel, Sequence[ExperimentModel]]) -> dict:
-    """The JSON object of an experiment list holding `experiments` (one set of models each)."""
+    """The JSON object of an experiment list holding `experiments` (one set of models each).
+
+    Arguments:
+        experiments: one `ExperimentModel` or a sequence of them.
+    Returns:
+        A dict in DIALS's ExperimentList layout ("__id__": "ExperimentList", the "experiment" entries
+        and the beam, detector, goniometer, scan, crystal and imageset lists they index), ready for
+        json.dump.
+    """
     if isinstance(experiments, ExperimentModel):
         experiments = [experiments]
     d = {"__id__": "ExperimentList", "experiment": [], "imageset": [], "beam": [], "detector": [],

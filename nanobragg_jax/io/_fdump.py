@@ -18,12 +18,29 @@ _C_SPACE_BYTES = C_SPACE.encode("ascii")
 
 
 def fdump_header(table: HKLTable) -> bytes:
+    """The text header of an Fdump.bin for `table`, as nanoBragg.c writes it (L2226-2242; C row F1).
+
+    Arguments:
+        table: the structure-factor table; only its `hkl_min` and `hkl_max` are used.
+    Returns:
+        b"h_min h_max k_min k_max l_min l_max\\n\\f" (ASCII, decimal integers).
+    """
     (h0, k0, l0), (h1, k1, l1) = table.hkl_min, table.hkl_max
     return b"%d %d %d %d %d %d\n\f" % (h0, h1, k0, k1, l0, l1)
 
 
 def write_fdump(path, table: HKLTable) -> None:
-    """Write the dump byte for byte as C does (atomic)."""
+    """Write the dump byte for byte as C does (atomic): `fdump_header`, then `table.F` as
+    little-endian float64, h slowest and l fastest (C row F1).
+
+    Arguments:
+        path: the file to write (C's default is Fdump.bin).
+        table: the structure-factor table; `F` must have shape ranges + 1 on each axis (the C layout,
+            with its zero padding slab).
+    Raises:
+        ValueError: `table.F` of another shape.
+        InputError: the file cannot be written.
+    """
     expected = tuple(r + 1 for r in table.ranges)
     F = np.asarray(table.F)
     if F.shape != expected:
@@ -32,7 +49,18 @@ def write_fdump(path, table: HKLTable) -> None:
 
 
 def read_fdump(path) -> HKLTable:
-    """Read a dump the way C's fscanf + fread pair reads it."""
+    """Read a dump the way C's fscanf + fread pair reads it (L2104-2140; C row F1, input I6).
+
+    Arguments:
+        path: the dump file.
+    Returns:
+        `HKLTable` with the header's bounds, F as (h_range+1, k_range+1, l_range+1) float64 (structure
+        factors, electrons), hkls = the product of the ranges, and a warning when leading data bytes
+        were eaten as white space (the table is then shifted, as in C, and the missing tail is 0).
+    Raises:
+        InputError: an unreadable file, a header that is not six integers, impossible bounds, or too
+            few data bytes.
+    """
     path_s = str(path)
     raw = read_input_bytes(path, "Fdump file")
     # Only the text header matters to the scanner; cut the binary part off for speed.

@@ -9,7 +9,15 @@ from nanobragg_jax.io._atomic import atomic_write_bytes, read_input_bytes
 
 
 def write_float_image(path, img) -> None:
-    """Write a (slow, fast) image as raw little-endian float32 (C's `(float)` cast of each pixel), atomically."""
+    """Write a (slow, fast) image as raw little-endian float32 (C's `(float)` cast of each pixel), atomically.
+
+    Arguments:
+        path: the file to write.
+        img: (slow, fast) array, photons per pixel; any real dtype (converted to float32).
+    Raises:
+        ValueError: an array that is not 2-D.
+        InputError: the file cannot be written.
+    """
     data = np.asarray(img)
     if data.ndim != 2:
         raise ValueError(f"float image must be 2-D (slow, fast), got shape {data.shape}")
@@ -20,7 +28,14 @@ def write_float_image(path, img) -> None:
 def read_float_image(path, shape=None) -> np.ndarray:
     """Read a raw float32 image (gzipped when the name ends in .gz).
 
-    shape: (slow, fast); without it the result is 1-D.  Returns native float32.
+    Arguments:
+        path: the file: little-endian float32, no header.
+        shape: (slow, fast); without it the result is 1-D.
+    Returns:
+        Native float32 array, (slow, fast) or (pixels,), photons per pixel for nanoBragg's images.
+    Raises:
+        InputError: an unreadable file, a length that is not a whole number of float32, or a value
+            count that does not fit `shape`.
     """
     raw = read_input_bytes(path, "float image", allow_gzip=True)
     if len(raw) % 4:

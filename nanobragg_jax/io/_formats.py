@@ -13,6 +13,11 @@ IMAGE_FORMATS = {".nxs": "nxmx", ".nx5": "nxmx", ".h5": "nxmx", ".hdf5": "nxmx",
 def image_format(path, option: str = "--out") -> str:
     """"nxmx" or "cbf" for a file name by its extension (case-insensitive).
 
+    Arguments:
+        path: the file name (str or path-like).
+        option: the option the name came with, for the error message.
+    Returns:
+        "nxmx" for .nxs, .nx5, .h5 and .hdf5; "cbf" for .cbf.
     Raises:
         InputError: any other extension (the message names `option` and the choices).
     """
@@ -27,7 +32,13 @@ def image_format(path, option: str = "--out") -> str:
 def numbered_template(path):
     """(template, number) of a file name whose last run of digits comes right before the extension,
     as dxtbx finds an image's number ("frame_0007.cbf" -> ("frame_####.cbf", 7)); a name that
-    already holds '#' is its own template, numbered from 1; None when the name has no number."""
+    already holds '#' is its own template, numbered from 1; None when the name has no number.
+
+    Arguments:
+        path: the file name (str or path-like); its folder is kept in the template.
+    Returns:
+        (template str, int number), or None.
+    """
     folder, name = os.path.split(os.fspath(path))
     if "#" in name:
         return os.fspath(path), 1

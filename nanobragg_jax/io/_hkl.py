@@ -180,7 +180,21 @@ def _bounds_and_warnings(records: np.ndarray, path: str):
 
 
 def read_hkl(path, default_F: float = 0.0) -> HKLTable:
-    """Read an hkl file exactly as nanoBragg.c does (see the module docstring)."""
+    """Read an hkl file exactly as nanoBragg.c does (see the module docstring; C F2, I2).
+
+    Arguments:
+        path: the "h k l F" text file (`-hkl`).
+        default_F: F of the indices the file does not list (`-default_F`), electrons; it fills
+            only [0, range) on each axis, the extra slab stays 0 (F2).
+    Returns:
+        HKLTable: hkl_min, hkl_max (int triples), F (h_range+1, k_range+1, l_range+1) float64 in
+        electrons (the last record for an index wins), hkls (records counted by the first pass),
+        C's warning lines and our notes.
+    Raises:
+        InputError: the file cannot be read; the first pass stops on something that is not a
+            number; an infinite index; no records (negative index ranges); a record of the second
+            pass outside the first pass's bounds (C writes outside its array there).
+    """
     path_s = str(path)
     text = read_input_text(path, "hkl file")
     clean = _clean_records(text)

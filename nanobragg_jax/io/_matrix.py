@@ -20,6 +20,14 @@ def read_mat(path) -> np.ndarray:
 
     Deviation from C: C silently ignores a -mat file it cannot open (leaving a zero cell) and keeps
     old values for numbers it cannot parse; we raise InputError in both cases.
+
+    Arguments:
+        path: the MOSFLM A-matrix file (`-mat`); its first nine numbers are read (C2, I3).
+    Returns:
+        (3, 3) float64, rows a*, b*, c* in 1/Angstrom times the wavelength (the file's columns);
+        the caller divides by lambda in Angstrom.
+    Raises:
+        InputError: the file cannot be read, or fewer than nine numbers can be scanned.
     """
     text = read_input_text(path, "-mat file")
     scanner = CScanner(text)

@@ -95,6 +95,10 @@ def _translation(group, name, value_mm, vector, depends_on, offset=True):
 def check_nxmx_model(model: ExperimentModel) -> None:
     """Whether this writer can hold the experiment's detector.
 
+    Arguments:
+        model: the experiment (io.ExperimentModel); its panels are checked.
+    Returns:
+        None when the writer can hold the detector.
     Raises:
         ValueError: no panel, panels of different sizes, a pedestal, non-square pixels.
     """
@@ -371,7 +375,14 @@ class NXmxWriter:
 
 def frame_sha256(frame) -> str:
     """sha256 of a frame's pixels as an NXmx file stores them: the bytes of the array, little-endian,
-    C order (int32 counts for a series)."""
+    C order (int32 counts for a series).
+
+    Arguments:
+        frame: the frame's pixels, any shape and dtype (array-like).
+    Returns:
+        str: 64 lowercase hex digits, the sha256 of the array's bytes in its own dtype made
+        little-endian, C order.
+    """
     a = np.asarray(frame)
     return hashlib.sha256(np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")).tobytes()).hexdigest()
 

@@ -15,6 +15,20 @@ _SCALE = re.compile(rb"# pixels scaled by ([^\n]*)\n")
 
 
 def pgm_bytes(pixels_uint8: np.ndarray, pgm_scale: float) -> bytes:
+    """The bytes of a binary (P5) PGM file as nanoBragg.c writes it (L3209-3222; C row O4).
+
+    The header is "P5", "fast slow", the comment "# pixels scaled by <scale>" (C's %g) and "255",
+    one per line, followed by the pixels in raster order.
+
+    Arguments:
+        pixels_uint8: the preview pixels, (slow, fast) uint8.
+        pgm_scale: the scale the pixels were made with (photons per pixel -> grey level), for the
+            comment only.
+    Returns:
+        The whole file.
+    Raises:
+        ValueError: pixels that are not a 2-D uint8 array.
+    """
     data = np.asarray(pixels_uint8)
     if data.ndim != 2 or data.dtype != np.uint8:
         raise ValueError(f"PGM pixels must be 2-D uint8 (slow, fast), got {data.dtype} {data.shape}")
@@ -25,12 +39,31 @@ def pgm_bytes(pixels_uint8: np.ndarray, pgm_scale: float) -> bytes:
 
 
 def write_pgm(path, pixels_uint8: np.ndarray, pgm_scale: float) -> None:
-    """Write the PGM exactly as C does (atomic)."""
+    """Write the PGM exactly as C does (atomic).
+
+    Arguments:
+        path: the file to write.
+        pixels_uint8: the preview pixels, (slow, fast) uint8.
+        pgm_scale: the scale written in the comment line.
+    Raises:
+        ValueError: pixels that are not a 2-D uint8 array.
+        InputError: the file cannot be written.
+    """
     atomic_write_bytes(path, pgm_bytes(pixels_uint8, pgm_scale))
 
 
 def read_pgm(path) -> tuple[np.ndarray, dict]:
-    """(uint8 pixels (height, width), {"width", "height", "maxval", "scale" (text or None)})."""
+    """Read a binary (P5) PGM, gzipped when the name ends in .gz.
+
+    Arguments:
+        path: the file.
+    Returns:
+        (pixels, info): pixels (height, width) = (slow, fast) uint8; info {"width", "height", "maxval",
+        "scale"}, with "scale" the text of C's "# pixels scaled by" comment, or None.
+    Raises:
+        InputError: an unreadable file, one that is not a binary PGM, a maxval over 255, or too few
+            pixel bytes.
+    """
     raw = read_input_bytes(path, "PGM file", allow_gzip=True)
     m = _HEADER.match(raw)
     if not m:

@@ -25,6 +25,17 @@ _NO_SEMICOLON = "DIALS_ORIGIN"
 
 @dataclass
 class SMVImage:
+    """An SMV image as `read_smv` reads it, the way nanoBragg.c's GetFrame does (L4124-4263).
+
+    Fields:
+        header: the header text C sees: the first `header_bytes` bytes (latin-1), cut at the first NUL.
+        header_bytes: HEADER_BYTES from the header.
+        width: SIZE1, the fast pixel count.
+        height: SIZE2, the slow pixel count.
+        data: the pixels, (slow, fast) = (height, width) uint16, decoded in the byte order the header's
+            BYTE_ORDER names.
+        swap_bytes: True when BYTE_ORDER is not little_endian (nanoBragg.c notes it but never swaps).
+    """
     header: str  # the header text as C sees it: HEADER_BYTES bytes, cut at the first NUL
     header_bytes: int
     width: int  # SIZE1, fast
@@ -36,7 +47,16 @@ class SMVImage:
 def value_text(header: str, key: str):
     """What C's ValueOf converts for `key`: the header text after the '=' that follows the LAST
     occurrence of `key` (to the end of the header); None when the key is absent, "" when no '='
-    follows it."""
+    follows it.
+
+    Arguments:
+        header: the header text.
+        key: the key, matched as a substring (C quirk G11).
+    Returns:
+        The text after the '=', "" or None (see above).
+    Raises:
+        ValueError: an empty key.
+    """
     if not key:
         raise ValueError("value_of: empty key")
     # C quirk G11: successive strstr calls from just after each match, so the last match wins.
@@ -57,6 +77,14 @@ def value_of(header: str, key: str) -> float:
 
     `key` matches as a substring ("DISTANCE" also finds "CLOSE_DISTANCE=", "ORGX" "XDS_ORGX=");
     NaN when the key is absent, 0.0 when no '=' follows it, else atof of what follows the '='.
+
+    Arguments:
+        header: the header text.
+        key: the key (non-empty).
+    Returns:
+        The value in the header's own unit (mm, Angstrom, degrees for nanoBragg's keys).
+    Raises:
+        ValueError: an empty key.
     """
     text = value_text(header, key)
     if text is None:
@@ -65,7 +93,13 @@ def value_of(header: str, key: str) -> float:
 
 
 def parse_header_fields(header: str) -> dict:
-    """KEY -> value text for each 'KEY=value;' line of the header (the ';' removed), in order."""
+    """KEY -> value text for each 'KEY=value;' line of the header (the ';' removed), in order.
+
+    Arguments:
+        header: the header text; only the part before the first '}' is read.
+    Returns:
+        Dict key -> value text (a repeated key keeps its last value, in its first key's position).
+    """
     body = header.split("}", 1)[0]
     fields = {}
     for line in body.split("\n"):
@@ -94,6 +128,11 @@ def format_smv_header(fields: Mapping) -> bytes:
     Numbers are formatted as C's %g (ints as %d); strings are written as given.  DIALS_ORIGIN takes a
     3-tuple (or its "x,y,z" text) and is written without ';' (C quirk O6, L3177).  A header longer
     than 512 bytes is returned unpadded, as C writes it (see header_overflow).
+
+    Arguments:
+        fields: key -> value, in the order to write (e.g. `smv_header_fields`).
+    Returns:
+        The header, latin-1 encoded: 512 bytes, or more when it does not fit.
     """
     parts = ["{\n"]
     for key, value in fields.items():
@@ -111,7 +150,13 @@ def format_smv_header(fields: Mapping) -> bytes:
 
 
 def header_overflow(fields: Mapping) -> int:
-    """How many bytes the C-style header runs past 512 (0 when it fits)."""
+    """How many bytes the C-style header runs past 512 (0 when it fits).
+
+    Arguments:
+        fields: key -> value, as for `format_smv_header`.
+    Returns:
+        The number of bytes past 512.
+    """
     return max(0, len(format_smv_header(fields)) - HEADER_BYTES)
 
 
@@ -124,6 +169,18 @@ def smv_header_fields(*, fpixels, spixels, pixel_size_mm, distance_mm, wavelengt
     C computes (L3170-3182; SI variables): ADXV = (Fbeam, detsize_s - Sbeam)*1000,
     MOSFLM = (Sbeam - pixel/2, Fbeam - pixel/2)*1000, DENZO = (Sbeam, Fbeam)*1000,
     XDS_ORGX/Y = ORGX, ORGY, PHI = OSC_START = phi0, TWOTHETA = detector_twotheta.
+
+    Arguments:
+        fpixels, spixels: the image size (SIZE1 fast, SIZE2 slow); every argument is keyword-only.
+        pixel_size_mm, distance_mm, close_distance_mm: in mm.
+        wavelength_A: in Angstrom.
+        beam_center_x_mm, beam_center_y_mm: BEAM_CENTER_X/Y in mm.
+        adxv_center, mosflm_center, denzo_beam: (x, y) pairs in mm, computed by the caller as above.
+        dials_origin: (x, y, z) in mm (C quirk O6).
+        xds_org: (ORGX, ORGY) in pixels.
+        phi_deg, osc_range_deg, twotheta_deg: in degrees.
+    Returns:
+        Dict key -> value in C's order, for `format_smv_header`.
     """
     return {
         "HEADER_BYTES": HEADER_BYTES,
@@ -160,7 +217,16 @@ def smv_bytes(data_uint16: np.ndarray, fields: Mapping) -> bytes:
     """Header plus little-endian pixels; checks the image shape against SIZE1/SIZE2.
 
     uint16 pixels are C's unsigned_short images; uint32 pixels (noisify -bits 32) are written with
-    TYPE=long_integer, as noisify writes them."""
+    TYPE=long_integer, as noisify writes them.
+
+    Arguments:
+        data_uint16: (slow, fast) uint16 or uint32 pixels.
+        fields: the header fields (`smv_header_fields`).
+    Returns:
+        The whole file.
+    Raises:
+        ValueError: pixels that are not 2-D, a shape other than (SIZE2, SIZE1), or another dtype.
+    """
     data = np.asarray(data_uint16)
     if data.ndim != 2:
         raise ValueError(f"SMV data must be 2-D (slow, fast), got shape {data.shape}")
@@ -177,7 +243,17 @@ def smv_bytes(data_uint16: np.ndarray, fields: Mapping) -> bytes:
 
 
 def write_smv(path, data_uint16: np.ndarray, fields: Mapping) -> None:
-    """Write an SMV image atomically (header as format_smv_header, pixels little-endian uint16)."""
+    """Write an SMV image atomically (header as format_smv_header, pixels little-endian uint16,
+    or uint32 with TYPE=long_integer; see `smv_bytes`).
+
+    Arguments:
+        path: the file to write.
+        data_uint16: (slow, fast) uint16 or uint32 pixels.
+        fields: the header fields.
+    Raises:
+        ValueError: as `smv_bytes`.
+        InputError: the file cannot be written.
+    """
     atomic_write_bytes(path, smv_bytes(data_uint16, fields))
 
 
@@ -187,7 +263,20 @@ def _int_value(header: str, key: str) -> int:
 
 
 def read_smv(path) -> SMVImage:
-    """Read an SMV file the way GetFrame does; malformed files raise InputError."""
+    """Read an SMV file the way GetFrame does; malformed files raise InputError.
+
+    Pixels are read as 16-bit, in the byte order BYTE_ORDER names; without SIZE1 the image is square,
+    DETECTOR_DIMENSIONS a side (GetFrame's fallback).
+
+    Arguments:
+        path: the file.
+    Returns:
+        An `SMVImage`.
+    Raises:
+        InputError: an unreadable file, one shorter than 512 bytes or without the ADSC start, an
+            impossible HEADER_BYTES, no BYTE_ORDER, a bad image size, or too few data bytes (C would
+            zero-fill them; input I5).
+    """
     name = str(path)
     raw = read_input_bytes(path, "SMV file")
     if len(raw) < HEADER_BYTES:

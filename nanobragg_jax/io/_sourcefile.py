@@ -88,7 +88,18 @@ def _source_lines(text: str):
 
 
 def parse_text_columns(text: str, n_columns: int = N_COLUMNS) -> np.ndarray:
-    """C's read_text_file on a text: (lines, n_columns) float64 with NaN for unread columns."""
+    """C's read_text_file on a text: (lines, n_columns) float64 with NaN for unread columns.
+
+    Every line C reads is a row, comment lines and CRLF blank lines included (S-2; the deviations
+    of `read_source_file` are not applied here).
+
+    Arguments:
+        text: the file's text.
+        n_columns: columns per line (5: X Y Z in m, I, lambda in m).
+    Returns:
+        (lines, n_columns) float64: C's atof of each column (text reads as 0), NaN where the walk
+        never reached the column.
+    """
     rows = [_walk_line(line, n_columns) for _, line in _source_lines(text)]
     return np.array(rows, dtype=np.float64).reshape(len(rows), n_columns)
 

@@ -72,7 +72,14 @@ _EXP_MAX = 709.0
 
 @_jitable
 def f32(x):
-    """Round a double to float32 and back: what storing into a C `float` does."""
+    """Round a double to float32 and back: what storing into a C `float` does.
+
+    Arguments:
+        x: a real number (Python float or numpy scalar).
+    Returns:
+        np.float64 holding the nearest float32 value (round to nearest even; inf past float32's
+        range).
+    """
     # np.float64, not float(): numba types float(float32) as float32 and would then call the
     # single-precision libm functions (logf, ...) where C calls the double ones.
     return np.float64(np.float32(x))
@@ -157,7 +164,15 @@ def _gaussdev(st, fs, idum):
 
 def gammln_cache(max_mean: float) -> np.ndarray:
     """A cache for `_poidev_cached`: ln Gamma(k + 1) of the integers k the rejection method
-    can draw for means up to max_mean (NaN = not computed yet), at most 4M entries (32 MB)."""
+    can draw for means up to max_mean (NaN = not computed yet), at most 4M entries (32 MB).
+
+    Arguments:
+        max_mean: the largest mean (photons) the loop will see; below 12 the direct method is used
+            and no cache is needed.
+    Returns:
+        (n,) float64 array filled with NaN, n = min(4e6, 1.5*max_mean + 200), or n = 0 when
+        max_mean < 12 (or NaN).
+    """
     size = int(min(4_000_000, max(0.0, float(max_mean)) * 1.5 + 200)) if max_mean >= 12.0 else 0
     return np.full(size, np.nan)
 
@@ -266,7 +281,23 @@ def noise_raster(img, xmin, xmax, ymin, ymax, adc, st, fs, idum, out, gcache=Non
 # flicker, Poisson and read noise, C (-calib_seed) for the calibration error.
 
 def noisify_counts(photon, out, flicker, calibration, st, fs, seed, calib_seed, gcache):
-    """noisify.c L570-590: photon counts of every pixel in raster order; returns (sum, seed, calib_seed)."""
+    """noisify.c L570-590: photon counts of every pixel in raster order; returns (sum, seed, calib_seed).
+
+    The deviates are C's gaussdev and poidev (R6) on one shared generator state (NZ-2).
+
+    Arguments:
+        photon: (P,) float32 mean photons per pixel, raster order.
+        out: (P,) float32 array the counts are written to (in place).
+        flicker, calibration: fractional rms of the flicker and calibration errors (<= 0: off, no
+            draws).
+        st, fs: the shared generator's integer and float state arrays (`CRandom.istate`,
+            `CRandom.fstate`), updated in place.
+        seed: C's stored main seed (for flicker and Poisson draws).
+        calib_seed: C's stored calibration seed.
+        gcache: ln Gamma cache from `gammln_cache` (filled in place) or None.
+    Returns:
+        (sum of the counts as a double accumulated in raster order, new seed, new calib_seed).
+    """
     total = 0.0
     for i in range(photon.shape[0]):
         p = np.float64(photon[i])
@@ -285,7 +316,23 @@ def noisify_counts(photon, out, flicker, calibration, st, fs, seed, calib_seed, 
 def noisify_adu(photon, gain, adc, readout, bits, st, fs, seed, u16, u32, noiseless):
     """noisify.c L607-638: ADU with read noise, C's clamps and integer conversions; returns
     (photon sum, overloads, seed).  noiseless: the noiseless image's order instead (L507-519: both
-    clamps before the 32-bit conversion, no read noise)."""
+    clamps before the 32-bit conversion, no read noise).
+
+    Arguments:
+        photon: (P,) float32 photons per pixel, raster order.
+        gain: ADU per photon.
+        adc: ADC offset, ADU.
+        readout: read noise, ADU rms (<= 0: off, no draws).
+        bits: 16 or 32: which clamp (65535 or 2147483647) counts as an overload.
+        st, fs: the shared generator state arrays (see `noisify_counts`), updated in place.
+        seed: C's stored main seed.
+        u16: (P,) uint16 output, written in place (via a 32-bit int: negative values wrap, NZ-12).
+        u32: (P,) uint32 output, written in place (NaN gives 0, NZ-12; capped at 65535 only when
+            noiseless, NZ-16).
+        noiseless: bool, see above.
+    Returns:
+        (photon sum as a double, overload count, new seed).
+    """
     total = 0.0
     overloads = 0
     for i in range(photon.shape[0]):
@@ -341,7 +388,16 @@ def _jit(func):
 
 def compiled_stream_loop(name: str):
     """One of this module's loops ("noise_raster", "noisify_counts", "noisify_adu") compiled by
-    numba (nopython, cached on disk); None without numba."""
+    numba (nopython, cached on disk); None without numba.
+
+    Arguments:
+        name: "noise_raster", "noisify_counts" or "noisify_adu".
+    Returns:
+        the numba-compiled function (same arguments as the Python one; compiled once per process
+        and kept), or None when numba is not installed.
+    Raises:
+        KeyError: an unknown name (not yet compiled or cached).
+    """
     if name not in _COMPILED:
         _COMPILED[name] = _jit({"noise_raster": noise_raster, "noisify_counts": noisify_counts,
                                 "noisify_adu": noisify_adu}[name])

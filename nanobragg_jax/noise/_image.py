@@ -21,7 +21,17 @@ from nanobragg_jax.noise._cstream import OVERLOAD, CRandom, compiled_noise_raste
 def pixel_box(roi, spixels: int, fpixels: int) -> tuple[int, int, int, int]:
     """(xmin, xmax, ymin, ymax), inclusive, of the pixels C's noise loop visits: `roi` with C's
     defaults for negative entries (`layout.resolve_roi`) clipped to the image; None = the whole
-    image.  An empty region gives xmin > xmax."""
+    image.  An empty region gives xmin > xmax.
+
+    Arguments:
+        roi: (xmin, xmax, ymin, ymax) pixel indices, inclusive (x fast, y slow); a negative entry
+            takes C's default (O2); None: the whole image.
+        spixels, fpixels: image size, slow and fast pixels.
+    Returns:
+        (xmin, xmax, ymin, ymax) ints, inclusive, within the image; (0, -1, 0, -1) when empty.
+    Raises:
+        ValueError: `roi` is not four integers.
+    """
     if roi is None:
         roi = (-1, -1, -1, -1)
     try:
@@ -44,15 +54,24 @@ def noise_image(
     *,
     use_numba: bool | None = None,
 ) -> tuple[np.ndarray, int, float, int]:
-    """The C noise image.
+    """The C noise image (O7; poidev as in R6).
 
-    float_img_f32: (slow, fast) float image (rounded to float32, as C stores it).
-    roi: (xmin, xmax, ymin, ymax) inclusive, or None for the whole image.
-    adc: ADC offset added after the draw.  rng/seed: the shared C random state and the noise seed
-    (C's stored value, e.g. -1234 for `-seed 1234`); pass the rng the mosaic draws were made on.
-    Returns (uint16 image (slow, fast), overloads, photon sum, new seed).  Pixels outside the ROI
-    are 0; masked pixels inside it are drawn like any other (C does not skip them).
-    use_numba: None = numba when installed; False forces the pure-Python loop (same bits).
+    Arguments:
+        float_img_f32: (slow, fast) float image in photons per pixel (rounded to float32, as C
+            stores it).
+        roi: (xmin, xmax, ymin, ymax) inclusive, or None for the whole image (see `pixel_box`).
+        adc: ADC offset in ADU, added after the draw.
+        rng: the shared C random state; pass the CRandom the mosaic draws were made on (R3).
+        seed: the noise seed as C stores it (e.g. -1234 for `-seed 1234`).
+        use_numba: None = numba when installed; False forces the pure-Python loop (same bits);
+            True requires numba.
+    Returns:
+        (uint16 image (slow, fast) in ADU, overloads (int, pixels clamped at 65535), photon sum
+        (float), new seed (int)).  Pixels outside the ROI are 0; masked pixels inside it are drawn
+        like any other (C does not skip them).
+    Raises:
+        ValueError: the image is not 2-D, or `roi` is not four integers.
+        RuntimeError: use_numba=True without numba installed.
     """
     img = np.ascontiguousarray(float_img_f32, dtype=np.float32)
     if img.ndim != 2:
@@ -79,7 +98,14 @@ def noise_image(
 
 
 def noise_summary_line(photons: float, overloads: int) -> str:
-    """C's stdout line after the noise loop."""
+    """C's stdout line after the noise loop.
+
+    Arguments:
+        photons: photon sum over the noise image (from `noise_image`).
+        overloads: count of pixels clamped at 65535.
+    Returns:
+        str "<photons> photons on noise image (<overloads> overloads)", photons printed with %.0f.
+    """
     return "%.0f photons on noise image (%d overloads)" % (photons, overloads)
 
 
@@ -90,7 +116,16 @@ def counter_noise_image(float_img, key, adc: float, roi=None) -> tuple[np.ndarra
     Same conventions as `noise_image`: means above 1e6 use mean + sqrt(mean)*N(0,1) as C does,
     negative or NaN means give 0 photons, +adc, clamp to [0, 65535] (the top counted as overloads;
     C wraps negatives instead), truncate, 0 outside ROI.
-    Returns (uint16 image, overloads, photon sum).
+
+    Arguments:
+        float_img: (slow, fast) float image, photons per pixel (cast to float32).
+        key: a jax.random key.
+        adc: ADC offset, ADU.
+        roi: (xmin, xmax, ymin, ymax) inclusive, or None for the whole image (see `pixel_box`).
+    Returns:
+        (uint16 image (slow, fast) in ADU, overloads (int), photon sum (float)).
+    Raises:
+        ValueError: the image is not 2-D, or `roi` is not four integers.
     """
     import jax.numpy as jnp
 

@@ -23,6 +23,20 @@ __all__ = ["Stats", "image_statistics", "int_image", "pgm_image",
 
 @dataclass
 class Stats:
+    """nanoBragg.c's statistics of the float image (C row O5), as `image_statistics` returns them.
+
+    Fields:
+        max_I: the largest unmasked ROI pixel (photons per pixel), 0 when none is > 0.
+        max_I_x: C's Fdet of that pixel's last sub-pixel, in m (`last_subpixel_position`); 0 when no
+            pixel is > 0, NaN when no position function was given.
+        max_I_y: C's Sdet of the same, in m.
+        mean: the mean over unmasked ROI pixels, photons per pixel.
+        rms: sqrt(sum of float32-rounded squares / (sumn - 1)) over the same pixels.
+        rmsd: the rms deviation from `mean` over every ROI pixel, masked ones included.
+        sumn: the number of unmasked ROI pixels.
+        max_s: the slow index of the max pixel, -1 when no pixel is > 0.
+        max_f: its fast index, -1 likewise.
+    """
     max_I: float
     max_I_x: float  # C's Fdet of the max pixel's last subpixel (m); 0 when no pixel is > 0
     max_I_y: float  # C's Sdet, likewise
@@ -39,6 +53,14 @@ def last_subpixel_position(s: int, f: int, pixel_size: float, oversample: int) -
 
     C quirk O5: max_I's position is printed from these loop variables (L2694-2695, L3044-3045),
     so with oversampling it is not the pixel centre.  Same arithmetic order as C.
+
+    Arguments:
+        s: the pixel's slow index.
+        f: the pixel's fast index.
+        pixel_size: in m (the result's unit).
+        oversample: sub-pixels per pixel side.
+    Returns:
+        (Fdet, Sdet) in the unit of `pixel_size` (m), measured from the detector corner.
     """
     sub = pixel_size / oversample
     last = oversample - 1
@@ -58,7 +80,7 @@ def _row_blocks(rows: slice, width: int):
 
 def image_statistics(float_img_f32, roi, mask=None,
                      max_pixel_pos: Optional[Callable[[int, int], tuple[float, float]]] = None) -> Stats:
-    """C's statistics of the float image.
+    """C's statistics of the float image (nanoBragg.c L3040-3048, L3093-3119; C row O5).
 
     mask: (slow, fast); a pixel equal to 0 (or False) was skipped by the render loop.
     max_pixel_pos(s, f) -> (x, y) gives the printed position of the max pixel; pass e.g.
@@ -67,6 +89,14 @@ def image_statistics(float_img_f32, roi, mask=None,
 
     C sums left to right in double; NumPy sums each block pairwise.  The two differ by ~1e-16
     relative, far below the 6 digits C prints.
+
+    Arguments:
+        float_img_f32: (slow, fast) float image, photons per pixel (rounded to float32).
+        roi: (xmin, xmax, ymin, ymax), inclusive, resolved (x fast, y slow).
+        mask: (slow, fast) mask, or None for none.
+        max_pixel_pos: the position function above, or None.
+    Returns:
+        `Stats` (see its fields for units and which pixels each figure covers).
     """
     img = np.asarray(float_img_f32, dtype=np.float32)
     mask = None if mask is None else np.asarray(mask)
@@ -140,7 +170,16 @@ def int_image(float_img_f32, roi, scale: float, adc: float,
     scale <= 0 means automatic: 55000/max_I, or 1 when max_I is 0 (max_I: Stats.max_I; computed over
     the ROI when not given, which is the same because masked pixels are 0).
     value = float*scale + adc (double), clamped to [0, 65535], then floorf((float)(value + 0.5)).
-    Pixels outside the ROI are 0.
+    Pixels outside the ROI are 0 (nanoBragg.c L3134-3156).
+
+    Arguments:
+        float_img_f32: (slow, fast) float image, photons per pixel.
+        roi: (xmin, xmax, ymin, ymax), inclusive, resolved (x fast, y slow).
+        scale: ADU per photon (`-scale`), <= 0 for automatic.
+        adc: the ADC offset added to every ROI pixel, ADU (`-adc`).
+        max_I: the largest pixel for the automatic scale, or None to compute it.
+    Returns:
+        ((slow, fast) uint16 image in ADU, the scale used).
     """
     img = np.asarray(float_img_f32, dtype=np.float32)
     box = roi_slices(roi, img.shape)
@@ -180,7 +219,17 @@ def pgm_image(float_img_f32, roi, pgm_scale: float, rmsd: float,
     """The 8-bit PGM pixels C writes (O4) and the scale it used.
 
     pgm_scale <= 0 means automatic: 250/(5*rmsd), or intfile_scale (the resolved int-image scale)
-    when rmsd <= 0.  byte = (unsigned char)min(255, float*scale), truncated; outside the ROI 0.
+    when rmsd <= 0.  byte = (unsigned char)min(255, float*scale), truncated; outside the ROI 0
+    (nanoBragg.c L3188-3207).
+
+    Arguments:
+        float_img_f32: (slow, fast) float image, photons per pixel.
+        roi: (xmin, xmax, ymin, ymax), inclusive, resolved (x fast, y slow).
+        pgm_scale: grey levels per photon (`-pgmscale`), <= 0 for automatic.
+        rmsd: `Stats.rmsd` of the image, photons per pixel.
+        intfile_scale: the int image's resolved scale, the fallback when rmsd <= 0.
+    Returns:
+        ((slow, fast) uint8 pixels, the scale used).
     """
     img = np.asarray(float_img_f32, dtype=np.float32)
     box = roi_slices(roi, img.shape)

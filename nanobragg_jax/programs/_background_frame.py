@@ -21,7 +21,16 @@ ARRAY_NAMES = ("pix0", "fdet", "sdet", "odet", "pixel_size", "close_distance", "
 
 
 def table_arrays(table) -> tuple[dict, int]:
-    """A StolTable's kernel arrays (abscissae, stencils, search grid) and its bisection steps."""
+    """A StolTable's kernel arrays (abscissae, stencils, search grid) and its bisection steps.
+
+    Arguments:
+        table: a `background.StolTable` (abscissae sin(theta)/lambda in 1/m, guards included).
+    Returns:
+        (arrays, steps): arrays is a dict with "stol" (n + 4,) 1/m, "stencils" (n + 4, 8) (four
+        abscissae in 1/m, then four F), and `StolTable.search_grid`'s "grid_lo" (1/m),
+        "grid_inv_h" (m), "grid_start" (M,) int32, "grid_window" (M, steps) 1/m; steps is an int,
+        the widest bracket of the grid.
+    """
     grid = table.search_grid()
     steps = grid.pop("steps")
     return {"stol": table.stol, "stencils": table.stencils(), **grid}, steps
@@ -37,6 +46,11 @@ def background_model(arrays: dict, layout, *, increasing: bool = True, fmap: boo
         layout: the render Layout (thicksteps 1).
         increasing, fmap, search_steps: the model's static switches.  mask: (spixels, fpixels)
             bool or None.
+    Returns:
+        background.BackgroundModel with a thickness-free Detector (thickstep and mu 0), a Beam
+        from the arrays, the table arrays, and `polarized` False only when a host Kahn factor is 0.
+    Raises:
+        KeyError: a name of ARRAY_NAMES missing from `arrays`.
     """
     import jax.numpy as jnp
 
@@ -71,7 +85,20 @@ def render_background_frame(arrays: dict, layout, *, increasing: bool = True, fm
     For an unordered table (increasing False) the fit indices of C's sequential search are computed
     first (`background.sequential_nearest`).  details: also return the last evaluation's
     (F, polar, omega, stol, index) per pixel (float64 / int32 numpy arrays).
-    Returns (image (spixels, fpixels) float32 numpy, omega_sum, details or None).
+
+    Arguments:
+        arrays: the ARRAY_NAMES (see `background_model`; cast to float64, grid_start to int32).
+        layout: the render Layout (thicksteps 1).
+        increasing, fmap, search_steps: the model's static switches.
+        mask: (spixels, fpixels) bool, True = render, or None.
+        details: also return the last evaluation's values per pixel.
+        cache_dir: the executable store folder (`compiled_program`), or None.
+    Returns:
+        (image (spixels, fpixels) float32 numpy in photons per pixel, omega_sum (float, sr),
+        details tuple or None).
+    Raises:
+        KeyError: a name of ARRAY_NAMES missing from `arrays`.
+        jax.errors.JaxRuntimeError: the program fails to run (with a store, after one recompile).
     """
     import jax
 

@@ -126,6 +126,18 @@ def compiled_program(fn: Callable, args: Sequence[Any], *, name: str, closure: b
     chunking); two calls with equal `closure` and argument shapes must trace to the same program.
     directory None: compile without the store.  reload False: compile afresh and overwrite the
     entry (for a stored executable that failed to run).
+
+    Arguments:
+        fn: the function to compile (traced with jax.jit on a miss).
+        args: example arguments (arrays or pytrees of them); only their shapes and dtypes count.
+        name: the program's name, part of the store key (`cache_key`).
+        closure: bytes describing what `fn` closes over, part of the key (see above).
+        directory: the store folder, or None.
+        reload: use a stored entry when one exists.
+    Returns:
+        The compiled executable: a callable taking arguments of `args`'s structure, shapes and
+        dtypes.  An unreadable entry, or one that cannot be stored, is treated as a miss (no
+        error is raised for the store).
     """
     if directory is None:
         return jax.jit(fn).lower(*args).compile()

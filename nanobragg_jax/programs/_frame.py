@@ -42,7 +42,16 @@ def _host_args(exp):
 
 def program_key(exp, chunk_rows: Optional[int] = None, blocks: int = 1) -> Optional[bytes]:
     """Bytes that name the frame program of `exp` (its static set-up and block plan), or None
-    when the set-up cannot be described as bytes.  Experiments with equal keys share a program."""
+    when the set-up cannot be described as bytes.  Experiments with equal keys share a program.
+
+    Arguments:
+        exp: the experiment (`setup.build_experiment`).
+        chunk_rows: pixel rows per kernel chunk (None: automatic, `layout.default_chunk_rows`).
+        blocks: calls per frame.
+    Returns:
+        bytes: `closure_bytes(exp)` (static set-up without its big arrays, layout) followed by the
+        pickled (chunk_rows, chunks_per_block) of the block plan; None when pickling fails.
+    """
     plan = block_plan(exp.layout, chunk_rows, blocks)
     try:
         return closure_bytes(exp) + pickle.dumps((plan.chunk_rows, plan.chunks_per_block), protocol=4)

@@ -29,7 +29,15 @@ def _skeleton(exp):
 
 def panel_program_key(exp, chunk_rows: Optional[int] = None) -> Optional[bytes]:
     """Bytes naming the multi-panel frame program of `exp` (static set-up, layout, panels without
-    their masks, -roi, chunking), or None when the set-up cannot be described as bytes."""
+    their masks, -roi, chunking), or None when the set-up cannot be described as bytes.
+
+    Arguments:
+        exp: an Experiment with panels.
+        chunk_rows: pixel rows per kernel chunk (None: automatic).
+    Returns:
+        bytes (a pickle of those items, the -roi as the settings hold it, pixel indices) or None
+        when pickling fails.
+    """
     static, _ = _lift_orientation(exp.static)
     s = exp.settings  # -roi is resolved per group size inside the program
     roi = (s.roi_xmin, s.roi_xmax, s.roi_ymin, s.roi_ymax)

@@ -72,7 +72,15 @@ class CParityCarry(AbstractPhiCarry):
 
 
 def carry_for_mode(mode: str) -> AbstractPhiCarry:
-    """The one place the mode is read: pick the carry plugged into the scan."""
+    """The one place the mode is read: pick the carry plugged into the scan.
+
+    Arguments:
+        mode: "spec" (every phi step rotates the cell) or "c-parity" (C-PARITY-001, A10).
+    Returns:
+        A SpecCarry or CParityCarry instance.
+    Raises:
+        ValueError: any other mode.
+    """
     if mode == "spec":
         return SpecCarry()
     if mode == "c-parity":

@@ -90,7 +90,19 @@ def _lattice_terms(model: Model, h, k, l):
 
 
 def lattice_factor(model: Model, hkl):
-    """F_latt for (..., 3) fractional indices (the trace's per-sample entry point)."""
+    """F_latt for (..., 3) fractional indices (the trace's per-sample entry point).
+
+    Lattice shapes as in C6 (square: product of sincg over the axes with N > 1, returned up to its
+    sign; round: sinc3 of h - h0 (C7); gauss and tophat: |dh a* + dk b* + dl c*|^2 in 1/A^2).
+
+    Arguments:
+        model: the Model (layout.shape picks the lattice shape; crystal.N, recip, fudge are read).
+        hkl: (..., 3) fractional Miller indices h, k, l, floating.
+    Returns:
+        (...) F_latt, dimensionless, in hkl's dtype.
+    Raises:
+        ValueError: an unknown layout.shape.
+    """
     return _lattice_terms(model, hkl[..., 0], hkl[..., 1], hkl[..., 2])[0]
 
 
@@ -503,7 +515,18 @@ def render_block(model: Model, state, interp_on, row0, chunk_rows: int, chunks: 
 
 
 def initial_carry(model: Model):
-    """(phi-carry state, interpolation switch) before the first pixel of a run (model cast)."""
+    """(phi-carry state, interpolation switch) before the first pixel of a run (model cast).
+
+    Arguments:
+        model: the Model, already passed through `cast_model` (layout.mode, layout.interpolate and
+            crystal.cell are read).
+    Returns:
+        (state, interp_on): the carry's initial state (`carry_for_mode(mode).init`: None for
+        "spec", crystal.cell (3, 3) rows a0, b0, c0 in m, in the layout's dtype, for "c-parity")
+        and a scalar array of layout.interpolate (the F4 switch starts at the set-up's choice).
+    Raises:
+        ValueError: an unknown layout.mode.
+    """
     L = model.layout
     state = carry_for_mode(L.mode).init(model.crystal.cell.astype(as_dtype(L)))
     return state, jnp.asarray(L.interpolate)

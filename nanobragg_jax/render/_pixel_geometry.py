@@ -22,6 +22,13 @@ def cast_model(model: Model) -> Model:
     low angles) is cheap next to the per-sample work, and computing it in float64 is what keeps
     float32 runs accurate at large N and high resolution.  Results are cast to the layout's dtype
     where they enter the sample loop.
+
+    Arguments:
+        model: the Model pytree (`setup.build_model`); its layout fixes the dtype.
+    Returns:
+        A Model of the same type and shapes: floating array leaves of the detector and beam in
+        the widest float (float64 under x64, else the layout's dtype), of the crystal and spindle
+        in the layout's dtype; other leaves and the layout unchanged.  Units are unchanged.
     """
     dt = as_dtype(model.layout)
     wide = jnp.promote_types(dt, jnp.asarray(0.0).dtype)  # float64 when x64 is enabled
@@ -82,6 +89,19 @@ def subpixel_geometry(model: Model, spix, fpix, q=None):
 
 
 def solid_angle(model: Model, airpath):
+    """The solid angle each sample's (sub-)pixel subtends at the crystal, in steradians (nanoBragg.c's
+    omega_pixel, L2721-2727; C row A2 says which sample the kernel uses).
+
+    omega = pixel_size^2 / airpath^2 * close_distance / airpath: the pixel area, projected by the
+    obliquity close_distance / airpath; with `-point_pixel`, 1 / airpath^2.  The pixel size is the whole
+    pixel's, not the sub-pixel's.
+
+    Arguments:
+        model: the cast Model (pixel size and close distance in m; `layout.point_pixel`).
+        airpath: crystal-to-sample distances in m, any shape, e.g. (Q, P) from `subpixel_geometry`.
+    Returns:
+        Solid angles in sr, the shape and dtype of `airpath`.
+    """
     det = model.detector
     if model.layout.point_pixel:
         return 1.0 / airpath / airpath
@@ -160,7 +180,15 @@ def last_layer_capture(model: Model, spix, fpix, first, active):
 
 
 def rendered_pixels(model: Model, spix, fpix):
-    """Which pixels nanoBragg renders: inside the inclusive ROI, on the detector, not masked (O2)."""
+    """Which pixels nanoBragg renders: inside the inclusive ROI, on the detector, not masked (O2).
+
+    Arguments:
+        model: the Model; uses layout.roi (xmin, xmax, ymin, ymax, inclusive pixel indices),
+            spixels, fpixels, has_mask and detector.mask (spixels, fpixels) bool.
+        spix, fpix: (P,) integer pixel indices, slow and fast.
+    Returns:
+        (P,) bool: True where the pixel is rendered.
+    """
     L = model.layout
     xmin, xmax, ymin, ymax = L.roi
     active = (spix < L.spixels) & (fpix >= xmin) & (fpix <= xmax) & (spix >= ymin) & (spix <= ymax)

@@ -152,6 +152,14 @@ def dot(a, b):
 
 
 def cross(a, b):
+    """The cross product a x b, vectors on the LAST axis (C's cross_product, component by component).
+
+    Arguments:
+        a: (..., 3) array.
+        b: (..., 3) array, broadcastable with `a`.
+    Returns:
+        (..., 3) array, the broadcast shape; in the unit of a times that of b.
+    """
     return jnp.stack(
         [
             a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],

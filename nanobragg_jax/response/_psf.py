@@ -69,7 +69,17 @@ def psf_kernel(kind: str, w: float, radius: int) -> np.ndarray:
 
 def auto_radius(kind: str, w: float, peak: float) -> int:
     """C's automatic global radius for the brightest pixel (L760-785), before the image-size cap:
-    where the PSF has fallen to sqrt(peak)/10 photons."""
+    where the PSF has fallen to sqrt(peak)/10 photons.
+
+    Arguments:
+        kind: "gauss"; any other value is treated as "fiber".
+        w: FWHM in pixels.
+        peak: photons in the brightest pixel; must be > 0 (the caller skips the PSF without
+            photons and refuses a Gaussian peak below 0.01, NZ-14).
+    Returns:
+        int radius in pixels, 1 + ceil(v): v = w sqrt(-ln(L/peak)/ln 4/2) for gauss and
+        v = w g peak/L for fiber (g = FIBER_G), with L = sqrt(peak)/10.
+    """
     L = math.sqrt(peak) / 10.0
     if kind == "gauss":
         v = math.sqrt(-math.log(L / peak) / math.log(4.0) / 2) * w
@@ -355,7 +365,18 @@ def psf_convolve(image, kernel):
 def psf_kernel_jax(kind: str, w, radius: int):
     """`psf_kernel` in JAX: the same pixel integrals, differentiable in the FWHM w (pixels).
 
-    radius is static.  Returns (2R+1, 2R+1) in w's dtype (float64 under x64), 0 outside the disc."""
+    radius is static.  Returns (2R+1, 2R+1) in w's dtype (float64 under x64), 0 outside the disc.
+
+    Arguments:
+        kind: "gauss" or "fiber".
+        w: FWHM in pixels, a float or a JAX scalar (traced: gradients flow through it).
+        radius: R in pixels, a Python int (static).
+    Returns:
+        (2R+1, 2R+1) array indexed [dy + R, dx + R]: the pixel integrals of the unit-volume PSF,
+        the same formulas as `psf_kernel` (noisify.c L790-830).
+    Raises:
+        ValueError: an unknown kind.
+    """
     import jax.numpy as jnp
     from jax.scipy.special import erf
 

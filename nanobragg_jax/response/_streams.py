@@ -76,7 +76,15 @@ def readout_adu(photon, rng: CRandom, seed: int, *, gain: float = 1.0, adc: floa
 def noiseless_adu(photon, gain: float = 1.0, adc: float = 40.0):
     """noisify.c's noiseless image (L507-519): ADU = photons gain + adc, clamped at 2147483647
     and then at 65535 (so the 32-bit image is capped at 65535 too, NZ-16), truncated; negative
-    values wrap (NZ-12).  Returns ((P,) uint16, (P,) uint32)."""
+    values wrap (NZ-12).  Returns ((P,) uint16, (P,) uint32).
+
+    Arguments:
+        photon: photons per pixel, any shape (flattened in raster order, cast to float32).
+        gain: ADU per photon.
+        adc: ADC offset, ADU.
+    Returns:
+        ((P,) uint16 ADU, (P,) uint32 ADU), P = photon.size; no random draws are made.
+    """
     photon = np.ascontiguousarray(photon, dtype=np.float32).reshape(-1)
     u16 = np.empty(photon.shape, np.uint16)
     u32 = np.empty(photon.shape, np.uint32)
@@ -92,7 +100,14 @@ def noiseless_adu(photon, gain: float = 1.0, adc: float = 40.0):
 
 
 def c_ushort(adu) -> np.ndarray:
-    """(unsigned short) of doubles as gcc on x86-64: through a 32-bit int (NaN, out of range -> 0)."""
+    """(unsigned short) of doubles as gcc on x86-64: through a 32-bit int (NaN, out of range -> 0).
+
+    Arguments:
+        adu: values in ADU, any shape (cast to float64).
+    Returns:
+        uint16 array of adu's shape: trunc(adu) modulo 2^16 (negative values wrap, NZ-12); 0 where
+        |adu| >= 2^31 or NaN.
+    """
     adu = np.asarray(adu, np.float64)
     with np.errstate(invalid="ignore"):
         ok = np.abs(adu) < 2147483648.0
@@ -100,7 +115,14 @@ def c_ushort(adu) -> np.ndarray:
 
 
 def c_uint(adu) -> np.ndarray:
-    """(unsigned int) of doubles as gcc on x86-64: through a 64-bit int (NaN, out of range -> 0)."""
+    """(unsigned int) of doubles as gcc on x86-64: through a 64-bit int (NaN, out of range -> 0).
+
+    Arguments:
+        adu: values in ADU, any shape (cast to float64).
+    Returns:
+        uint32 array of adu's shape: trunc(adu) modulo 2^32 (negative values wrap, NZ-12); 0 where
+        |adu| >= 9.2e18 or NaN.
+    """
     adu = np.asarray(adu, np.float64)
     with np.errstate(invalid="ignore"):
         ok = np.abs(adu) < 9.2e18

@@ -328,6 +328,13 @@ def write_structure_factor_dump(exp: Experiment) -> bool:
 
     Like C, a dump that cannot be written is not an error: the summary line announcing it becomes
     C's warning instead.  Returns whether the dump was written (False also when there is none).
+
+    Arguments:
+        exp: the experiment (`build_experiment`); `exp.fdump_path` is None when no dump is due,
+            `exp.static.hkl` is the table written.  On failure `exp.summary` is edited in place.
+    Returns:
+        bool: True when the file was written; False when no dump is due or writing failed
+        (OSError or InputError are caught, never raised).
     """
     if exp.fdump_path is None:
         return False

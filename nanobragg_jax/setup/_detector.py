@@ -178,7 +178,22 @@ def detector_geometry(xp, det: DetectorStatic, *, Fbeam, Sbeam, Fclose, Sclose, 
     """L1698-1776: pix0 and the final detector vectors, then C's re-derived beam centre and distance.
 
     `close_distance` is only used when det.close_given (else C derives it from `distance`).
-    Returns a dict of arrays (SI).
+    Rotations are applied as R_2theta Rz Ry Rx (G8); the ratio beam . normal ignores two-theta (G9).
+
+    Arguments:
+        xp: the array module (numpy on the host, jax.numpy inside `build_model`).
+        det: the static detector (unit vectors fdet, sdet, odet, beam, the two-theta axis, pivot,
+            close_given, close_abs).
+        Fbeam, Sbeam: beam centre along fast and slow, m (used with the beam pivot).
+        Fclose, Sclose: beam centre along fast and slow, m (used with the sample pivot).
+        distance: sample-to-detector distance along the beam, m.
+        close_distance: distance along the detector normal, m (see above).
+        rotx, roty, rotz: detector rotations about x, y, z, rad.
+        twotheta: two-theta angle about det.twotheta_axis, rad (the axis is not normalised, G6).
+    Returns:
+        dict of scalars and 3-vectors (array module xp), SI: pix0 (3,) m, fdet, sdet, odet (3,)
+        unit vectors after the rotations, ratio (beam . rotated normal, 0 replaced by DBL_MIN),
+        and C's re-derived Fclose, Sclose, close_distance, Fbeam, Sbeam, distance (m).
     """
     f0 = xp.asarray(det.fdet)
     s0 = xp.asarray(det.sdet)

@@ -83,6 +83,13 @@ def scan_angles(exp: Experiment, params: Optional[dict] = None) -> tuple:
     osc = phisteps*phistep.  The samples are then the midpoints of the image's equal sub-intervals,
     so processing sees no rotation offset (measured 0.006 deg against 0.05 deg without it,
     specs/dials-frame.md §9).  A sweep advances -phi by osc per frame, as the scan does.
+
+    Arguments:
+        exp: the set-up (`build_experiment`); its static phi Axis (rad) gives osc and the steps.
+        params: continuous parameters in command-line units, read for "phi0" and "phistep"
+            (degrees); None: exp.params.
+    Returns:
+        (start, width) in degrees, floats, or None when the oscillation range is 0 (a still).
     """
     p = exp.params if params is None else params
     phi = exp.static.phi
@@ -196,7 +203,15 @@ class ExperimentInput:
 def experiment_images(experiments) -> list:
     """[(experiment index, image index within its scan, or None for a still)], one per image of an
     experiment list in order: a scan's images, then the next experiment's (`--image K` is the
-    K-th, 1-based)."""
+    K-th, 1-based).
+
+    Arguments:
+        experiments: sequence of io.ExperimentModel (`io.read_expt`); each `scan` is None or has
+            `num_images`.
+    Returns:
+        list of (int, int or None) tuples, one per image: a still contributes (i, None), a scan
+        (i, 0) ... (i, num_images - 1).
+    """
     out = []
     for i, e in enumerate(experiments):
         if e.scan is None:

@@ -56,6 +56,11 @@ def geometry_from_params(xp, det: DetectorStatic, p: dict) -> dict:
 def full_params(exp: Experiment, params: Optional[Mapping] = None) -> dict:
     """`params` completed with the experiment's own values for the names it lacks.
 
+    Arguments:
+        exp: the experiment (`build_experiment`); `exp.params` holds every parameter.
+        params: some or all parameters in command-line units (mm, deg, A, ...); None: none.
+    Returns:
+        dict name -> value holding every name of `exp.params`, with `params` taking precedence.
     Raises:
         KeyError: a name that is not one of the experiment's parameters (`exp.params`).
     """
@@ -145,7 +150,18 @@ def sample_and_beam(exp: Experiment, p: dict):
 
 
 def geometry_report(exp: Experiment, params: dict) -> dict:
-    """Eager host values of the derived geometry (SI unless the key says mm)."""
+    """Eager host values of the derived geometry (SI unless the key says mm).
+
+    Arguments:
+        exp: the experiment (`build_experiment`).
+        params: every continuous parameter in command-line units (see `full_params`); "Fhkl" is
+            ignored.
+    Returns:
+        dict of host floats and float64 arrays: the keys of `detector_geometry` (m, unit vectors),
+        ORGX, ORGY (pixels), dials_origin (mm), xds_incident_beam (from `header_geometry`),
+        real_A (3, 3) rows a, b, c in Angstrom, recip_A (3, 3) rows a*, b*, c* in 1/Angstrom,
+        V_cell in Angstrom^3 (crystal at phi = 0 after the misset), Xbeam, Ybeam in m.
+    """
     det = exp.static.detector
     p = {k: np.asarray(v, dtype=np.float64) for k, v in params.items() if k != "Fhkl"}
     g = geometry_from_params(np, det, p)

@@ -25,7 +25,16 @@ class Axis:
 
 
 def resolve_phi(osc: float, phistep: float, phisteps: int) -> Axis:
-    """A11: phi steps are left endpoints phi0 + i*phistep; returns Axis(osc, phistep, phisteps)."""
+    """A11: phi steps are left endpoints phi0 + i*phistep; returns Axis(osc, phistep, phisteps).
+
+    Arguments:
+        osc: oscillation range in rad (`-osc`, converted from degrees); negative means not given.
+        phistep: phi step in rad (`-phistep`); non-positive means not given.
+        phisteps: number of phi steps (`-phisteps`); negative means not given, 0 is read as 1.
+    Returns:
+        Axis(range rad, step rad, steps) after the A11 auto-rules (osc alone: 2 steps; phistep
+        alone: osc = step, 2 steps; phisteps alone: osc = 1 degree; osc and step: ceil(osc/step)).
+    """
     if phisteps < 0:
         if osc < 0.0:
             if phistep <= 0.0:
@@ -53,6 +62,17 @@ def resolve_spread(rng: float, step: float, steps: int, count_only_range: float 
 
     C quirk S-3: a count alone gives a range of `count_only_range` (1.0: 1 rad of divergence) and
     step = range/count; a range alone gives 2 steps of range * `range_only_step_fraction`.
+
+    Arguments:
+        rng: range in the axis' own unit (rad for divergence, a fraction for dispersion, m for the
+            sensor); negative means not given.
+        step: step in the same unit; non-positive means not given.
+        steps: count; non-positive means not given.
+        count_only_range: range used when only a count is given (same unit as `rng`).
+        range_only_step_fraction: step = rng * this when only a range is given.
+    Returns:
+        Axis(range, step, steps) before the sanity pass (see `sanity`); with a range and a count
+        but no step, step = range/(steps - 1) and steps is at least 2.
     """
     if steps <= 0:
         if rng < 0.0:
@@ -79,7 +99,13 @@ def resolve_thickness(thick: float, step: float, steps: int) -> Axis:
 
 
 def sanity(axis: Axis) -> Axis:
-    """L1676-1694: any non-positive range, step or count collapses the axis to one sample."""
+    """L1676-1694: any non-positive range, step or count collapses the axis to one sample.
+
+    Arguments:
+        axis: an Axis from `resolve_spread` or `resolve_thickness` (any unit).
+    Returns:
+        `axis` unchanged, or Axis(0.0, 0.0, 1) when its range, step or steps is <= 0.
+    """
     if axis.range <= 0.0 or axis.step <= 0.0 or axis.steps <= 0:
         return Axis(0.0, 0.0, 1)
     return axis
@@ -115,6 +141,14 @@ def resolve_mu(thick: float, mu: float):
 def resolve_fluence(fluence: float, flux: float, exposure: float, beamsize: float) -> float:
     """L1130-1132: fluence = flux*exposure/beamsize^2 when a flux is given.
 
+    Arguments:
+        fluence: fluence from `-fluence`, photons/m^2 (returned when no flux applies).
+        flux: photons/s (`-flux`); 0 means not given.
+        exposure: exposure time in s; the flux is used only when it is > 0.
+        beamsize: beam size in m; the flux is used only when it is >= 0.
+    Returns:
+        Fluence in photons/m^2: flux*exposure/beamsize^2 when flux != 0, exposure > 0 and
+        beamsize > 0, else `fluence` unchanged.
     Raises:
         InputError: -beamsize 0 with a flux (C divides by 0: an infinite fluence and a NaN image).
     """
@@ -127,7 +161,16 @@ def resolve_fluence(fluence: float, flux: float, exposure: float, beamsize: floa
 
 
 def clip_sample(sample_y: float, sample_z: float, beamsize: float):
-    """C quirk C4 (L1133-1143): the sample's y and z are clipped to the beam even without -flux."""
+    """C quirk C4 (L1133-1143): the sample's y and z are clipped to the beam even without -flux.
+
+    Arguments:
+        sample_y: sample height in m.
+        sample_z: sample width in m.
+        beamsize: beam size in m; negative means no clipping.
+    Returns:
+        (sample_y m, sample_z m, lines): each size capped at `beamsize`, and the C warning lines
+        (list of str) printed for every clip.
+    """
     lines = []
     if beamsize >= 0:
         if beamsize < sample_y:

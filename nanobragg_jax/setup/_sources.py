@@ -44,7 +44,18 @@ def _deviation(step, tic, rng):
 
 def divergence_grid(hdiv: Axis, vdiv: Axis, disp: Axis, round_div: bool) -> SourceGrid:
     """S-4 (L2353-2365): keep (h, v) unless round_div and
-    4*[(h^2 - s_h^2/4*(1 - n_h%2))/R_h^2 + (same for v)] > 1.1."""
+    4*[(h^2 - s_h^2/4*(1 - n_h%2))/R_h^2 + (same for v)] > 1.1.
+
+    Arguments:
+        hdiv: horizontal divergence Axis, rad (after `sanity`).
+        vdiv: vertical divergence Axis, rad (after `sanity`).
+        disp: dispersion Axis, a fraction of lambda0 (after `sanity`).
+        round_div: apply C's elliptical trimming (`-round_div`, the C default).
+    Returns:
+        SourceGrid with the kept (hdiv_tic, vdiv_tic) pairs in C order (hdiv outer), `divsteps`
+        their count, and the summary lines (the lambda lines keep a format for `source_summary`).
+        With a zero range the test is NaN and nothing is trimmed (S-4).
+    """
     kept, lines = [], []
     with np.errstate(divide="ignore", invalid="ignore"):
         for i in range(hdiv.steps):
@@ -70,7 +81,18 @@ def divergence_grid(hdiv: Axis, vdiv: Axis, disp: Axis, round_div: bool) -> Sour
 def file_sources(table: np.ndarray, beam, hdiv: Axis, vdiv: Axis, disp: Axis,
                  source_distance: float = SOURCE_DISTANCE) -> SourceGrid:
     """S-2 (L2320-2345): NaN columns become -source_distance * beam (10 m in nanoBragg, whose flag
-    is commented out; nonBragg's -source_distance), I = 1, lambda = lambda0."""
+    is commented out; nonBragg's -source_distance), I = 1, lambda = lambda0.
+
+    Arguments:
+        table: (S, 5) float columns X Y Z (m), I (weight), lambda (m), NaN where the file gave no
+            value (from `io.read_source_file`).
+        beam: beam direction, 3 components (unit vector, lab frame).
+        hdiv, vdiv, disp: the sampled axes, stored in the grid only (not used for file sources).
+        source_distance: distance in m at which a missing X Y Z is placed (along -beam).
+    Returns:
+        SourceGrid with `file_xyz` (S, 3) m, `file_I` (S,) weights (NaN -> 1; printed only, S-1),
+        `file_lambda` (S,) m with NaN kept (filled with lambda0 by `source_vectors`), divsteps -1.
+    """
     table = np.array(table, dtype=np.float64, copy=True)
     for col in range(3):
         nan = np.isnan(table[:, col])
@@ -87,6 +109,21 @@ def source_vectors(xp, grid: SourceGrid, beam, polar, vert, *, lambda0, hdivrang
     hdivrange/vdivrange (rad) and dispersion (fraction) rescale the grid: steps keep their ratio to
     the range (at the defaults the C values come back exactly).  Order: hdiv, vdiv, then lambda.
     source_distance (m): where generated sources sit (only their direction reaches the image).
+
+    Arguments:
+        xp: the array module (numpy or jax.numpy).
+        grid: the SourceGrid from `divergence_grid` or `file_sources`.
+        beam: beam direction, 3 components (unit vector).
+        polar: polarization vector, 3 components: the axis of the vdiv rotation (S-5).
+        vert: unit(beam x polar), 3 components: the axis of the hdiv rotation (S-5).
+        lambda0: central wavelength, m.
+        hdivrange, vdivrange: ranges in rad replacing the grid's (None: keep the grid's).
+        dispersion: dispersion fraction replacing the grid's (None: keep the grid's).
+        source_distance: m, see above.
+    Returns:
+        (positions, wavelengths): positions (S, 3) in m, not normalised (see `unit_rows`), and
+        wavelengths (S,) in m, lambda_k = lambda0*(1 + k*step - dispersion/2) (S-5).  For file
+        sources, the file's positions and wavelengths (NaN wavelengths replaced by lambda0).
     """
     if grid.file_xyz is not None:
         lam = grid.file_lambda
@@ -119,7 +156,14 @@ def source_vectors(xp, grid: SourceGrid, beam, polar, vert, *, lambda0, hdivrang
 
 
 def unit_rows(xp, positions):
-    """C unitize() per source (a zero vector stays zero, giving NaN images later as in C)."""
+    """C unitize() per source (a zero vector stays zero, giving NaN images later as in C).
+
+    Arguments:
+        xp: the array module (numpy or jax.numpy).
+        positions: (S, 3) source positions, any length unit.
+    Returns:
+        (S, 3) unit directions, dimensionless; rows of zero length stay zero.
+    """
     mag = xp.sqrt(positions[:, 0] * positions[:, 0] + positions[:, 1] * positions[:, 1]
                   + positions[:, 2] * positions[:, 2])
     safe = xp.where(mag == 0.0, 1.0, mag)
@@ -127,7 +171,17 @@ def unit_rows(xp, positions):
 
 
 def source_summary(grid: SourceGrid, positions, wavelengths, lambda0):
-    """C's printout of the sources (L2352-2433)."""
+    """C's printout of the sources (L2352-2433).
+
+    Arguments:
+        grid: the SourceGrid the sources came from (its stored lines are printed first).
+        positions: (S, 3) source positions, m (from `source_vectors`).
+        wavelengths: (S,) wavelengths, m.
+        lambda0: central wavelength, m (fills the grid's "lambda%d" lines).
+    Returns:
+        List of str: the grid lines, the "created a total of S sources" line and one
+        "x y z weight lambda" line per source (weight 1/S, or the file's I column).
+    """
     lines = []
     for item in grid.lines:
         if isinstance(item, tuple):
