@@ -34,14 +34,16 @@ class SMVImage:
         height: SIZE2, the slow pixel count.
         data: the pixels, (slow, fast) = (height, width) uint16, decoded in the byte order the header's
             BYTE_ORDER names.
-        swap_bytes: True when BYTE_ORDER is not little_endian (nanoBragg.c notes it but never swaps).
+        swap_bytes: True when BYTE_ORDER is not little_endian.  The C programs note it but never swap
+            (nonBragg's -img, NB-18): a caller that reproduces them undoes the decoding with
+            `data.byteswap()`.  For a -mask the order does not matter (zero stays zero).
     """
     header: str  # the header text as C sees it: HEADER_BYTES bytes, cut at the first NUL
     header_bytes: int
     width: int  # SIZE1, fast
     height: int  # SIZE2, slow
     data: np.ndarray  # uint16, (height, width) = (slow, fast), values as the header's BYTE_ORDER says
-    swap_bytes: bool = False  # the file's BYTE_ORDER is not little_endian (C notes it, never applies it)
+    swap_bytes: bool = False  # BYTE_ORDER is not little_endian (data is decoded so; the C programs are not)
 
 
 def value_text(header: str, key: str):
