@@ -320,10 +320,11 @@ def _write_dump(exp) -> None:
 
 def _add_background(exp, img, store):
     """The spots plus nonBragg's background of the one-run table options (float32 sum)."""
-    from nanobragg_jax.companions import background_table, experiment_background
+    from nanobragg_jax.args import background_table
 
     if background_table(exp.settings) is None:
         return img
+    from nanobragg_jax.companions import experiment_background
     from nanobragg_jax.programs import render_background_frame, table_arrays
 
     arrays, layout, table, warnings = experiment_background(exp)

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 PKG = pathlib.Path(__file__).resolve().parents[1] / "nanobragg_jax"
-CORE = {"constants", "errors", "layout", "panels", "vectors"}
+CORE = {"constants", "errors", "layout", "panels", "vectors", "_lazy"}
 
 # What each part of the package may import (besides itself and the core modules).  The pipeline
 # runs args -> setup -> render; render never reaches back to the command line, the set-up or I/O.

@@ -404,8 +404,37 @@ RESPONSE_FIELDS = ("response", "psf", "psf_fwhm_um", "psf_radius", "readout", "f
 OUR_NAMES = {n: o for o in OURS for n in o.names}
 
 
+def response_wanted(s) -> bool:
+    """Whether any detector-response option was given (`--response` or one of its parameters).
+
+    Arguments:
+        s: the run's Settings.
+    Returns:
+        True when a field of RESPONSE_FIELDS differs from its default.
+    """
+    defaults = type(s)()
+    return any(getattr(s, f) != getattr(defaults, f) for f in RESPONSE_FIELDS)
+
+
 def all_spellings() -> list:
     """Every spelling a user may type: C flags (with their working aliases) and ours."""
     names = [s for f in PRESCAN + TABLE for s in f.spellings]
     return sorted(set(names) | set(OUR_NAMES) | {"-h", "--help"})
 
+
+def background_table(s):
+    """The one-run background table given on the command line: the last of --stol/--4stol/--Q wins
+    (as nonBragg's -stol/-4stol/-Q).
+
+    Arguments:
+        s: the run's Settings (its argv decides the order).
+    Returns:
+        (file, unit) with unit "stol", "4stol" or "Q", or None when no table was given.
+    """
+    given = [(i, flag, getattr(s, field)) for field, flag in
+             (("bg_table", "stol"), ("bg_table_4stol", "4stol"), ("bg_table_Q", "Q"))
+             for i, tok in enumerate(s.argv) if tok == "--" + flag and getattr(s, field)]
+    if not given:
+        return None
+    _, unit, name = max(given)
+    return name, unit

@@ -16,10 +16,8 @@ _EXPORTS = {
     "noisify_run": ("_noisify", "noisify_run"),
     "parse_noisify": ("_noisify_args", "parse_noisify"),
     "parse_nonbragg": ("_nonbragg_args", "parse_nonbragg"),
-    "background_table": ("_one_run", "background_table"),
     "detector_response": ("_one_run", "detector_response"),
     "experiment_background": ("_one_run", "experiment_background"),
-    "response_wanted": ("_one_run", "response_wanted"),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from nanobragg_jax import setup as su
-from nanobragg_jax.args import RESPONSE_FIELDS
+from nanobragg_jax.args import background_table
 from nanobragg_jax.background import STOL_UNITS, stol_table
 from nanobragg_jax.constants import AVOGADRO
 from nanobragg_jax.io import read_stol_file
@@ -20,24 +20,6 @@ from nanobragg_jax.layout import Layout
 from nanobragg_jax.noise import CRandom, f32
 from nanobragg_jax.response import apply_psf, poisson_counts, readout_adu
 from nanobragg_jax.vectors import unitize
-
-
-def background_table(s):
-    """(file, unit) of the one-run background table, or None; the last of --stol/--4stol/--Q given
-    wins (as nonBragg's -stol/-4stol/-Q)."""
-    given = [(i, flag, getattr(s, field)) for field, flag in
-             (("bg_table", "stol"), ("bg_table_4stol", "4stol"), ("bg_table_Q", "Q"))
-             for i, tok in enumerate(s.argv) if tok == "--" + flag and getattr(s, field)]
-    if not given:
-        return None
-    _, unit, name = max(given)
-    return name, unit
-
-
-def response_wanted(s) -> bool:
-    """Whether any detector-response option was given (`--response` or one of its parameters)."""
-    defaults = type(s)()
-    return any(getattr(s, f) != getattr(defaults, f) for f in RESPONSE_FIELDS)
 
 
 def experiment_background(exp, params=None):

@@ -11,21 +11,17 @@ bar, one compiled program for all frames on every local device, Dask for more pr
 Importing this package imports neither JAX nor Dask nor rich.
 """
 
-from nanobragg_jax.datasets._engine import FrameMaker as FrameMaker
-from nanobragg_jax.datasets._engine import SeriesJob as SeriesJob
-from nanobragg_jax.datasets._plan import FrameTask as FrameTask
-from nanobragg_jax.datasets._plan import Variation as Variation
-from nanobragg_jax.datasets._products import FrameProducts as FrameProducts
-from nanobragg_jax.datasets._products import PanelProducts as PanelProducts
-from nanobragg_jax.datasets._products import check_finite as check_finite
-from nanobragg_jax.datasets._products import detector_counts as detector_counts
-from nanobragg_jax.datasets._products import frame_products as frame_products
-from nanobragg_jax.datasets._products import panel_frame_products as panel_frame_products
-from nanobragg_jax.datasets._products import run_warnings as run_warnings
-from nanobragg_jax.datasets._series import run_series as run_series
-from nanobragg_jax.datasets._series import series_parser as series_parser
-from nanobragg_jax.datasets._writers import Frame as Frame
-from nanobragg_jax.datasets._writers import FrameWriter as FrameWriter
-from nanobragg_jax.datasets._writers import Template as Template
-from nanobragg_jax.datasets._writers import frame_writers as frame_writers
-from nanobragg_jax.datasets._writers import register_frame_writer as register_frame_writer
+from nanobragg_jax._lazy import lazy_face
+
+_EXPORTS = {
+    "FrameMaker": "_engine", "SeriesJob": "_engine",
+    "FrameTask": "_plan", "Variation": "_plan",
+    "FrameProducts": "_products", "PanelProducts": "_products", "check_finite": "_products",
+    "detector_counts": "_products", "frame_products": "_products", "panel_frame_products": "_products",
+    "run_warnings": "_products",
+    "run_series": "_series", "series_parser": "_series",
+    "Frame": "_writers", "FrameWriter": "_writers", "Template": "_writers", "frame_writers": "_writers",
+    "register_frame_writer": "_writers",
+}
+
+__getattr__, __dir__, __all__ = lazy_face(__name__, _EXPORTS)

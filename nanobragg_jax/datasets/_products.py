@@ -10,7 +10,7 @@ from typing import Optional
 
 import numpy as np
 
-from nanobragg_jax.companions import detector_response, response_wanted
+from nanobragg_jax.args import response_wanted
 from nanobragg_jax.errors import InputError
 from nanobragg_jax.noise import counter_noise_image, noise_image
 from nanobragg_jax.outputs import (
@@ -98,6 +98,8 @@ def frame_products(exp, img: np.ndarray, *, pgm: Optional[bool] = None) -> Frame
         if s.noise_stream == "jax":
             out.warnings.append("--noise-stream jax is ignored with the detector response (noisify's "
                                 "C streams draw the noise image)")
+        from nanobragg_jax.companions import detector_response  # loads noisify's model only when asked
+
         out.response = detector_response(img, s, out=out.response_lines.append)
     elif s.calculate_noise and s.noise_stream == "jax":
         import jax

@@ -6,54 +6,31 @@ specs/file-formats.md describes each format and the C quirks reproduced here; sp
 the formats for processing programs (DIALS experiment lists, NXmx, miniCBF).
 """
 
-from nanobragg_jax.io._atomic import atomic_open, atomic_path, atomic_write_bytes, leftover_temp_files, read_input_text
-from nanobragg_jax.io._cbf import NotRepresentable, cbf_orientation, minicbf_bytes, read_minicbf, write_minicbf
-from nanobragg_jax.io._cnumbers import c_atof, format_g
-from nanobragg_jax.io._crystfel import CrystFELGeometry, read_crystfel_geometry
-from nanobragg_jax.io._expt import (
-    BeamModel,
-    CrystalModel,
-    ExperimentModel,
-    GoniometerModel,
-    ImagesetModel,
-    PanelModel,
-    ScanModel,
-    experiment_list_dict,
-    read_expt,
-    write_expt,
-)
-from nanobragg_jax.io._fdump import read_fdump, write_fdump
-from nanobragg_jax.io._formats import IMAGE_FORMATS, image_format, numbered_template
-from nanobragg_jax.io._floatimage import read_float_image, write_float_image
-from nanobragg_jax.io._hkl import HKLTable, read_hkl
-from nanobragg_jax.io._matrix import read_mat
-from nanobragg_jax.io._nexus import NXmxWriter, check_nxmx_model, frame_sha256, read_nxmx, write_nxmx
-from nanobragg_jax.io._pgm import read_pgm, write_pgm
-from nanobragg_jax.io._smv import (
-    SMVImage,
-    format_smv_header,
-    header_overflow,
-    parse_header_fields,
-    read_smv,
-    smv_bytes,
-    smv_header_fields,
-    value_of,
-    value_text,
-    write_smv,
-)
-from nanobragg_jax.io._sourcefile import parse_text_columns, read_source_file
-from nanobragg_jax.io._stoltable import read_stol_file
+from nanobragg_jax._lazy import lazy_face
 
-__all__ = [
-    "HKLTable", "read_hkl", "read_stol_file", "parse_text_columns", "read_fdump", "write_fdump", "read_mat", "read_source_file",
-    "SMVImage", "read_smv", "value_of", "value_text", "format_smv_header", "header_overflow", "smv_header_fields", "smv_bytes", "write_smv",
-    "parse_header_fields", "write_float_image", "read_float_image", "write_pgm", "read_pgm",
-    "atomic_open", "atomic_write_bytes", "leftover_temp_files", "read_input_text", "c_atof", "format_g",
-    "CrystFELGeometry", "read_crystfel_geometry",
-    # formats processing programs read (DIALS experiment lists, NXmx, miniCBF)
-    "BeamModel", "PanelModel", "GoniometerModel", "ScanModel", "CrystalModel", "ImagesetModel",
-    "ExperimentModel", "experiment_list_dict", "read_expt", "write_expt", "NXmxWriter", "write_nxmx",
-    "check_nxmx_model", "frame_sha256", "minicbf_bytes",
-    "read_nxmx", "NotRepresentable", "cbf_orientation", "write_minicbf", "read_minicbf", "atomic_path",
-    "IMAGE_FORMATS", "image_format", "numbered_template",
-]
+_EXPORTS = {
+    "atomic_open": "_atomic", "atomic_path": "_atomic", "atomic_write_bytes": "_atomic",
+    "leftover_temp_files": "_atomic", "read_input_text": "_atomic",
+    "NotRepresentable": "_cbf", "cbf_orientation": "_cbf", "minicbf_bytes": "_cbf", "read_minicbf": "_cbf",
+    "write_minicbf": "_cbf",
+    "c_atof": "_cnumbers", "format_g": "_cnumbers",
+    "CrystFELGeometry": "_crystfel", "read_crystfel_geometry": "_crystfel",
+    "BeamModel": "_expt", "CrystalModel": "_expt", "ExperimentModel": "_expt", "GoniometerModel": "_expt",
+    "ImagesetModel": "_expt", "PanelModel": "_expt", "ScanModel": "_expt", "experiment_list_dict": "_expt",
+    "read_expt": "_expt", "write_expt": "_expt",
+    "read_fdump": "_fdump", "write_fdump": "_fdump",
+    "read_float_image": "_floatimage", "write_float_image": "_floatimage",
+    "IMAGE_FORMATS": "_formats", "image_format": "_formats", "numbered_template": "_formats",
+    "HKLTable": "_hkl", "read_hkl": "_hkl",
+    "read_mat": "_matrix",
+    "NXmxWriter": "_nexus", "check_nxmx_model": "_nexus", "frame_sha256": "_nexus", "read_nxmx": "_nexus",
+    "write_nxmx": "_nexus",
+    "read_pgm": "_pgm", "write_pgm": "_pgm",
+    "SMVImage": "_smv", "format_smv_header": "_smv", "header_overflow": "_smv",
+    "parse_header_fields": "_smv", "read_smv": "_smv", "smv_bytes": "_smv", "smv_header_fields": "_smv",
+    "value_of": "_smv", "value_text": "_smv", "write_smv": "_smv",
+    "parse_text_columns": "_sourcefile", "read_source_file": "_sourcefile",
+    "read_stol_file": "_stoltable",
+}
+
+__getattr__, __dir__, __all__ = lazy_face(__name__, _EXPORTS)

@@ -6,20 +6,15 @@ Importing this package imports neither the kernel nor equinox: on a cache hit no
 loaded.
 """
 
-from nanobragg_jax.programs._config import cache_dir as cache_dir
-from nanobragg_jax.programs._config import configure_jax as configure_jax
-from nanobragg_jax.programs._config import executable_dir as executable_dir
-from nanobragg_jax.programs._executable_store import (
-    compiled_program as compiled_program,
-)
-from nanobragg_jax.programs._frame import FrameProgram as FrameProgram
-from nanobragg_jax.programs._frame import program_key as program_key
-from nanobragg_jax.programs._frame import render_frame as render_frame
-from nanobragg_jax.programs._panels import PanelFrameProgram as PanelFrameProgram
-from nanobragg_jax.programs._panels import panel_program_key as panel_program_key
-from nanobragg_jax.programs._panels import render_panel_frames as render_panel_frames
-from nanobragg_jax.programs._background_frame import background_model as background_model
-from nanobragg_jax.programs._background_frame import table_arrays as table_arrays
-from nanobragg_jax.programs._background_frame import (
-    render_background_frame as render_background_frame,
-)
+from nanobragg_jax._lazy import lazy_face
+
+_EXPORTS = {
+    "background_model": "_background_frame", "render_background_frame": "_background_frame",
+    "table_arrays": "_background_frame",
+    "cache_dir": "_config", "configure_jax": "_config", "executable_dir": "_config",
+    "compiled_program": "_executable_store",
+    "FrameProgram": "_frame", "program_key": "_frame", "render_frame": "_frame",
+    "PanelFrameProgram": "_panels", "panel_program_key": "_panels", "render_panel_frames": "_panels",
+}
+
+__getattr__, __dir__, __all__ = lazy_face(__name__, _EXPORTS)
