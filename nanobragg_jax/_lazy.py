@@ -16,7 +16,8 @@ def lazy_face(package: str, exports: dict):
 
     Arguments:
         package: the package's dotted name (its `__name__`).
-        exports: public name -> name of the private module in the package that defines it.
+        exports: public name -> the private module in the package that defines it under that name,
+            or (module, attribute) when the module names it differently.
     Returns:
         (__getattr__, __dir__, __all__): assign them at the package's top level.
     Raises:
@@ -24,10 +25,11 @@ def lazy_face(package: str, exports: dict):
     """
 
     def __getattr__(name):
-        module = exports.get(name)
-        if module is None:
+        where = exports.get(name)
+        if where is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        module, attr = (where, name) if isinstance(where, str) else where
+        value = getattr(importlib.import_module(f"{package}.{module}"), attr)
         setattr(sys.modules[package], name, value)  # the next lookup is a plain attribute
         return value
 

@@ -6,7 +6,7 @@ nanobragg's one-run options (`experiment_background`, `detector_response`).
 Names are loaded on first use, so each console script imports only its own program.
 """
 
-import importlib
+from nanobragg_jax._lazy import lazy_face
 
 _EXPORTS = {
     "nonbragg_main": ("_nonbragg", "main"),
@@ -20,17 +20,4 @@ _EXPORTS = {
     "experiment_background": ("_one_run", "experiment_background"),
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'nanobragg_jax.companions' has no attribute {name!r}")
-    module, attr = _EXPORTS[name]
-    value = getattr(importlib.import_module(f"nanobragg_jax.companions.{module}"), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__, __all__ = lazy_face(__name__, _EXPORTS)
