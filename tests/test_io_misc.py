@@ -165,3 +165,31 @@ def test_atomic_write_gets_fopen_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_atomic_write_goes_through_a_symlink(tmp_path):
+    """As C's fopen(): the link stays a link and its target gets the image."""
+    target, link = tmp_path / "target.bin", tmp_path / "link.bin"
+    target.write_bytes(b"old")
+    link.symlink_to(target.name)
+    write_float_image(link, np.ones((2, 3), np.float32))
+    assert link.is_symlink() and os.readlink(link) == target.name
+    np.testing.assert_array_equal(np.fromfile(target, np.float32), np.ones(6, np.float32))
+
+
+def test_atomic_write_into_a_fifo_does_not_replace_it(tmp_path):
+    """A path that is not a regular file (a FIFO here, /dev/null in practice) is written into and
+    stays what it was; a replace would turn it into a regular file."""
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+    reader.start()
+    write_float_image(fifo, np.full((2, 2), 2.0, np.float32))
+    reader.join(timeout=30)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert got == [np.full(4, 2.0, np.float32).tobytes()]
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]  # no temp file left beside it

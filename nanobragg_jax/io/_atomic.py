@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
+import shutil
 import tempfile
 from typing import BinaryIO, Iterator
 
@@ -42,6 +43,10 @@ def atomic_path(path) -> Iterator[str]:
     success the file replaces `path` (with the mode fopen() would give: 0666 minus the umask), on
     error it is removed.
 
+    As C's fopen() does, a symbolic link is written through (its target is replaced, the link
+    stays), and a path that is not a regular file (/dev/null, a FIFO) is written into, not
+    replaced: the finished temp file's bytes are copied there, then it is removed.
+
     Arguments:
         path: the file to write (str or path-like).
     Returns:
@@ -50,7 +55,12 @@ def atomic_path(path) -> Iterator[str]:
         InputError: the folder cannot be written.
     """
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.islink(path):
+        path = os.path.realpath(path)
+    special = os.path.exists(path) and not os.path.isfile(path)
+    if special and os.path.isdir(path):
+        raise InputError(f"cannot write {path!r}: it is a folder")
+    folder = os.path.dirname(os.path.abspath(path)) if not special else tempfile.gettempdir()
     try:
         fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
     except OSError as exc:
@@ -58,6 +68,11 @@ def atomic_path(path) -> Iterator[str]:
     os.close(fd)
     try:
         yield tmp
+        if special:  # a device or FIFO: write into it, never replace it
+            with open(tmp, "rb") as source, open(path, "wb") as target:
+                shutil.copyfileobj(source, target)
+            os.unlink(tmp)
+            return
         # mkstemp makes the file 0600; give it the mode fopen() would (0666 minus the umask).
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
