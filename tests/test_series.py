@@ -448,3 +448,17 @@ def test_progress_bar_counts_frames_and_is_quiet_with_noprogress(tmp_path, capsy
     assert "series" in err and "3/3 frames" in err and "frames/s" in err
     assert series(tmp_path, *BASE, "-nonoise", "--frames", "3", "--out", "q_#.img") == 0
     assert capsys.readouterr().err == ""
+
+
+def test_series_options_are_known_to_the_flag_pass(tmp_path, capsys):
+    """args.SERIES_OPTION_NAMES is the series parser's option list: a plain render points a user
+    who gives one to `nanobragg series`, and a typo of one is matched to it."""
+    from nanobragg_jax.args import SERIES_OPTION_NAMES
+    from nanobragg_jax.datasets import series_parser
+
+    parsed = {o for a in series_parser()._actions for o in a.option_strings}
+    assert parsed == set(SERIES_OPTION_NAMES)
+    assert cli.main([*BASE, "--frames", "2"]) == 2
+    assert "option of `nanobragg series`" in capsys.readouterr().err
+    assert series(tmp_path, *BASE, "--frame", "2", "--out", "f_#.img") == 2
+    assert "did you mean --frames?" in capsys.readouterr().err

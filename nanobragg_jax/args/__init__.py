@@ -14,6 +14,7 @@ from nanobragg_jax.args._actions import atoi as atoi
 from nanobragg_jax.args._actions import is_number as is_number
 from nanobragg_jax.args._flags import OURS as OURS
 from nanobragg_jax.args._flags import RESPONSE_FIELDS as RESPONSE_FIELDS
+from nanobragg_jax.args._flags import SERIES_OPTION_NAMES as SERIES_OPTION_NAMES
 from nanobragg_jax.args._flags import response_wanted as response_wanted
 from nanobragg_jax.args._flags import background_table as background_table
 from nanobragg_jax.args._flags import PRESCAN as PRESCAN

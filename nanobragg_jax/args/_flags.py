@@ -403,6 +403,11 @@ RESPONSE_FIELDS = ("response", "psf", "psf_fwhm_um", "psf_radius", "readout", "f
 
 OUR_NAMES = {n: o for o in OURS for n in o.names}
 
+#: The options of `nanobragg series` (datasets.series_parser; a test keeps the two equal).  A plain
+#: render refuses them with a pointer to the series, and they are candidates for "did you mean".
+SERIES_OPTION_NAMES = ("--frames", "--out", "--float", "--orientations", "--vary", "--vary-seed",
+                       "--manifest", "--resume", "--workers", "--scheduler", "--frames-per-task")
+
 
 def response_wanted(s) -> bool:
     """Whether any detector-response option was given (`--response` or one of its parameters).

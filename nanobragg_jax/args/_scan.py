@@ -27,6 +27,7 @@ from nanobragg_jax.args._flags import (
     OUR_NAMES,
     PRESCAN,
     RTD,
+    SERIES_OPTION_NAMES,
     TABLE,
     all_spellings,
     is_number,
@@ -260,6 +261,9 @@ def _check_token(tok, following, s, previous=None) -> int:
         return sum(1 for t in following[:rejected.nvalues] if is_number(t) or not t.startswith("-"))
     if s.strict:
         raise InputError(f"unknown flag '{tok}'{suggest(tok)} (--strict)")
+    if tok in SERIES_OPTION_NAMES:
+        raise InputError(f"{tok} is an option of `nanobragg series` (many frames), not of a single run; "
+                         "see nanobragg series --help")
     if tok.startswith("--"):  # our options' spelling: a typo of one of ours, never a nanoBragg flag
         raise InputError(f"unknown option '{tok}'{suggest(tok)}")
     # nanoBragg.c ignores a flag it does not know, and the values after it (issue 11: the SAXS
@@ -276,7 +280,7 @@ def _check_token(tok, following, s, previous=None) -> int:
 
 def suggest(tok) -> str:
     """'; did you mean -x?' for an unknown flag: a real flag named inside it, else the closest one."""
-    names = all_spellings()
+    names = all_spellings() + (list(SERIES_OPTION_NAMES) if tok.startswith("--") else [])
     same = [n for n in names if n.lower() == tok.lower()]
     if same:
         return f"; did you mean {same[0]}? (flags are case-sensitive)"

@@ -44,7 +44,11 @@ def series_parser() -> argparse.ArgumentParser:
         "Many frames of one experiment. Frame i is the single nanobragg run with the flags plus its own: "
         "-phi phi0 + i*osc (a rotation sweep) or an orientation (a still series), and -seed seed + i. "
         "Frame files appear only complete; a manifest beside them records each frame's flags, true "
-        "parameters and checksum."))
+        "parameters and checksum."), epilog=(
+        "Every nanoBragg flag and every option of a single run applies to each frame (nanobragg --help): "
+        "--mode, --dtype, --noise-stream, --stol/--response and the detector-response options, --geom, "
+        "--experiment/--image; --expt FILE writes the true experiment of the whole series as a DIALS "
+        "experiment list."))
     add = p.add_argument
     add("--frames", type=int, metavar="N",
         help="number of frames (default with --orientations FILE: one per orientation; with --experiment: "
