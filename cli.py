@@ -170,6 +170,7 @@ class _Progress:
 def _render(settings, store: Optional[str]) -> int:
     """The thin glue from Settings to files: set-up, render, statistics, images, noise, writes.
     store: the executable store's folder (None: compile in memory)."""
+    from nanobragg_jax.args import check_output_path
     from nanobragg_jax.datasets import frame_products, run_warnings
     from nanobragg_jax.io import format_g as g
     from nanobragg_jax.io import write_float_image, write_pgm, write_smv
@@ -183,6 +184,9 @@ def _render(settings, store: Optional[str]) -> int:
     s = exp.settings  # an experiment list (--experiment) replaces flags
     cost_warnings = _check_cost(exp, s)  # refuses (InputError) before anything is written
     # --out/--expt: checked before anything is rendered or written
+    for flag, name in (("--out", s.out_file), ("--expt", s.expt_file)):
+        if name is not None:
+            check_output_path(flag, name)
     truth, to_file = _processing_model(s, exp) if s.out_file or s.expt_file else (None, None)
     print("\n".join(exp.summary))
     if exp.panels is not None:

@@ -26,6 +26,8 @@ FILES = {
 # (case, extra flags, what the error line must name)
 REFUSED = [
     ("roi short", ["-roi", "1", "2", "3"], "-roi"),
+    ("--out into a missing folder", ["--out", "nodir/x.nxs"], "--out 'nodir/x.nxs'"),
+    ("--expt a folder", ["--expt", "."], "--expt '.'"),
     ("roi inverted (C: all-zero image)", ["-roi", "5", "2", "0", "3"], "empty region"),
     ("missing hkl", ["-hkl", "missing.hkl"], "missing.hkl"),
     ("N not whole", ["-N", "2.5"], "-N"),

@@ -79,10 +79,24 @@ def _file(tok, following, kind):
             why = "no such file" if not os.path.exists(name) else "not a readable file"
             raise InputError(f"{tok} '{name}': cannot read file ({why})")
     elif kind == "out":
-        folder = os.path.dirname(name) or "."
-        if os.path.isdir(name) or not os.path.isdir(folder):
-            raise InputError(f"{tok} '{name}': cannot write there (no such folder, or it is a folder)")
+        check_output_path(tok, name)
     return 1
+
+
+def check_output_path(tok: str, name: str) -> None:
+    """Refuse an output file that cannot be written, before anything is rendered.
+
+    Arguments:
+        tok: the flag that names it (for the message).  name: the file name.
+    Raises:
+        InputError: the name is a folder, its folder does not exist, or the file or folder is not
+            writable.
+    """
+    folder = os.path.dirname(name) or "."
+    if os.path.isdir(name) or not os.path.isdir(folder):
+        raise InputError(f"{tok} '{name}': cannot write there (no such folder, or it is a folder)")
+    if not os.access(name if os.path.exists(name) else folder, os.W_OK):
+        raise InputError(f"{tok} '{name}': cannot write there (no permission)")
 
 
 def check_values(flag, tok, following) -> int:
