@@ -38,7 +38,7 @@ def experiment_background(exp, params=None):
     geo = su.geometry_report(exp, p)
     det = st.detector
     fluence = float(p["fluence"])
-    width, height, clip = su.clip_sample(s.bg_width, s.bg_height, s.beamsize)
+    width, height, _ = su.clip_sample(s.bg_width, s.bg_height, s.beamsize)
     volume = s.bg_thick * width * height
     density = s.bg_density
     if s.bg_molecules != 0.0:
@@ -68,7 +68,11 @@ def experiment_background(exp, params=None):
                         "depends on the pixels before it, as in nonBragg.c (NB-7)")
     if st.thick.steps > 1 or st.thick.range != 0.0:
         warnings.append("the background ignores -detector_thick (nonBragg has no sensor layers, NB-23)")
-    return arrays, layout, table, warnings + [c.replace("WARNING: ", "background: ") for c in clip]
+    for flag, given, used in (("--bg-height", s.bg_height, height), ("--bg-width", s.bg_width, width)):
+        if used < given:  # nonBragg's clipping (C4), said in the flags' own unit
+            warnings.append(f"background: {flag} {given * 1e3:g} mm is larger than -beamsize "
+                            f"{used * 1e3:g} mm, so the lit sample is clipped to the beam (as nonBragg)")
+    return arrays, layout, table, warnings
 
 
 def detector_response(img, s, out=print):
