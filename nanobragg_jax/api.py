@@ -79,10 +79,13 @@ def from_cli(args: Union[str, Sequence[str]], workdir: str = ".", *, mode: Optio
         InputError: bad flags, values or files, or an unknown mode or dtype.
 
     float64 needs JAX's x64 mode (`jax.config.update("jax_enable_x64", True)` before any JAX
-    work); without it JAX computes in float32, and this function warns once.
+    work); without it JAX computes in float32, and this function warns once.  Every warning the
+    command line prints (an unknown flag ignored as nanoBragg.c ignores it, a value assumed, a C
+    quirk reproduced) comes as a `UserWarning`; `--strict` in args turns unknown flags into errors.
     """
     argv = shlex.split(args) if isinstance(args, str) else [str(a) for a in args]
-    settings = parse_args(argv)
+    with contextlib.chdir(workdir):  # the flag pass checks (and -img/-mask reads) files where they are
+        settings = parse_args(argv)
     for name, value, allowed in (("mode", mode, MODES), ("dtype", dtype, DTYPES)):
         if value is not None:
             if value not in allowed:
@@ -90,7 +93,10 @@ def from_cli(args: Union[str, Sequence[str]], workdir: str = ".", *, mode: Optio
             setattr(settings, name, value)
     if settings.dtype == "float64" and not jax.config.jax_enable_x64:
         _warn_x64_off()
-    return build_experiment(settings, workdir=workdir)
+    exp = build_experiment(settings, workdir=workdir)
+    for line in exp.warnings:  # what the command line prints on stderr (unknown flags, C's quirks)
+        warnings.warn(line, UserWarning, stacklevel=2)
+    return exp
 
 
 def _warn_x64_off() -> None:
@@ -264,6 +270,9 @@ def derivative_image(exp, p: Optional[Params], tangent: Params, *, chunk_rows: O
     """
     base = {k: jnp.asarray(v) for k, v in full_params(exp, p).items()}
     names = list(tangent)
+    unknown = sorted(set(names) - set(base))
+    if unknown:
+        raise KeyError(f"unknown parameter(s) {unknown} in the tangent; this experiment has {sorted(base)}")
     primals = {k: base[k] for k in names}
     tangents = {k: jnp.broadcast_to(jnp.asarray(tangent[k], base[k].dtype), jnp.shape(base[k]))
                 for k in names}
@@ -287,6 +296,9 @@ def flatten(p: Params, names: Sequence[str]):
     Raises:
         KeyError: a name not in p.
     """
+    missing = [k for k in names if k not in p]
+    if missing:
+        raise KeyError(f"{missing} not in the parameters; they have {sorted(p)}")
     shapes = [jnp.shape(p[k]) for k in names]
     sizes = [int(np.prod(s)) for s in shapes]
     vec = jnp.concatenate([jnp.ravel(jnp.asarray(p[k])) for k in names])

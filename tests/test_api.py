@@ -106,3 +106,44 @@ def test_package_import_does_not_import_jax():
             "assert set(nbj.__all__) <= set(dir(nbj))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+# --- what a Python user gets wrong (new-user trial) --------------------------------------------------
+SMALL = "-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 8"
+
+
+@pytest.mark.parametrize("bad", [{"cell": [100.0, 100.0, 100.0]}, {"misset": 1.0},
+                                 {"distance": [100.0, 110.0]}, {"N": [[5.0, 5.0, 5.0]]}])
+def test_a_parameter_of_the_wrong_shape_is_refused(bad, tmp_path):
+    """JAX indexes past an array's end without an error, so a 3-number cell used to render a
+    'cell' with angles 100: the shape is checked against the experiment's own value."""
+    exp = api.from_cli(SMALL, workdir=str(tmp_path))
+    (name,) = bad
+    with pytest.raises(ValueError, match=f"parameter '{name}' has shape"):
+        api.simulate(exp, {k: jnp.asarray(v) for k, v in bad.items()})
+
+
+def test_unknown_names_of_derivative_image_and_flatten_are_listed(tmp_path):
+    exp = api.from_cli(SMALL, workdir=str(tmp_path))
+    with pytest.raises(KeyError, match="distance"):
+        api.derivative_image(exp, None, {"distnace": 1.0})
+    with pytest.raises(KeyError, match="they have"):
+        api.flatten(api.params(exp), ["distnace"])
+
+
+def test_from_cli_warns_as_the_command_line_does(tmp_path):
+    """An unknown flag, ignored as nanoBragg.c ignores it, and an assumed -cell come as warnings."""
+    with pytest.warns(UserWarning) as record:
+        exp = api.from_cli("-cell 100 100 100 90 90 -default_F 100 -N 5 -detpixels 8 -lamda 1.5",
+                           workdir=str(tmp_path))
+    texts = [str(w.message) for w in record]
+    assert any("-lamda" in t and "did you mean -lambda" in t for t in texts)
+    assert any("-cell" in t and "C quirk P9" in t for t in texts)
+    assert float(exp.params["lambda"]) == 1.0  # the typo changed nothing
+
+
+def test_from_cli_reads_relative_files_in_workdir(tmp_path, monkeypatch):
+    shutil.copy(INPUTS / "P1_small.hkl", tmp_path / "mine.hkl")
+    monkeypatch.chdir("/")
+    exp = api.from_cli("-hkl mine.hkl -cell 60 60 60 90 90 90 -N 5 -detpixels 8", workdir=str(tmp_path))
+    assert exp.static.hkls > 0

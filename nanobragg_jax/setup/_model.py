@@ -63,12 +63,20 @@ def full_params(exp: Experiment, params: Optional[Mapping] = None) -> dict:
         dict name -> value holding every name of `exp.params`, with `params` taking precedence.
     Raises:
         KeyError: a name that is not one of the experiment's parameters (`exp.params`).
+        ValueError: a value whose shape is not that of the experiment's own value (e.g. a `cell`
+            of 3 numbers where it takes 6): JAX would index past its end without an error.  Under
+            `jax.vmap` the shapes are those of one batch element.
     """
     unknown = set(params or ()) - set(exp.params)
     if unknown:
         raise KeyError(f"unknown parameter(s) {sorted(unknown)}; this experiment has {sorted(exp.params)}")
     full = dict(exp.params)
     if params is not None:
+        for name, value in params.items():
+            want, got = np.shape(exp.params[name]), tuple(getattr(value, "shape", np.shape(value)))
+            if got != want:
+                raise ValueError(f"parameter {name!r} has shape {got}; this experiment's {name} has "
+                                 f"shape {want}")
         full.update(params)
     return full
 
