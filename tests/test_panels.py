@@ -316,3 +316,9 @@ def test_cli_geometry_errors_are_one_line_and_write_nothing(tmp_path, monkeypatc
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("nanobragg: error:") and message in err[0]
     assert set(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_replaced_flag_given_at_its_default_is_named(tmp_path):
+    """-distance 100 is nanoBragg's default, but the user typed it: the file still replaces it."""
+    with pytest.warns(UserWarning, match="replaces the detector given by -distance"):
+        api.from_cli(f"{CRYSTAL} -oversample 1 -distance 100 --geom {GEOM}", workdir=str(tmp_path))

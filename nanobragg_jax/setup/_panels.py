@@ -305,16 +305,23 @@ def panel_header(exp, k: int) -> dict:
 
 
 def given_flags(settings, fields: dict) -> list:
-    """The flags of `fields` (Settings field -> flag) whose values differ from nanoBragg's
-    defaults, i.e. that the user gave, each once, in the order of `fields`."""
+    """The flags of `fields` the user gave, each once, in the order of `fields`.
+
+    Arguments:
+        settings: the run's Settings.  fields: Settings field -> the flag that sets it.
+    Returns:
+        [flag]: those whose field differs from nanoBragg's default, or that are spelled out on the
+        command line (a flag given at its default value counts too).
+    """
     from nanobragg_jax.args import Settings
 
     default = Settings()
+    typed = set(settings.argv)
     out = []
     for field, flag in fields.items():
         a, b = getattr(settings, field), getattr(default, field)
         same = a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
-        if not same and flag not in out:
+        if (not same or flag in typed) and flag not in out:
             out.append(flag)
     return out
 
