@@ -449,8 +449,8 @@ def detector_response(image, *, psf: Optional[str] = None, fwhm_um=46.0, pixel_m
 
 def detector_noise(image, *, seed: int, calibration: float = 0.03, calib_seed: Optional[int] = None,
                    flicker: float = 0.0, psf: Optional[str] = None, fwhm_um: float = 46.0,
-                   pixel_mm: float = 0.1, radius: int = 0, readout: float = 0.0, gain: float = 1.0,
-                   adc: float = 40.0, bits: int = 16):
+                   pixel_mm: Optional[float] = None, radius: int = 0, readout: float = 0.0,
+                   gain: float = 1.0, adc: float = 40.0, bits: int = 16, exp=None):
     """The noise draw: noisify.c's noisy image of `image` (photons), C's random streams bit for bit.
 
     Host-side (NumPy/numba): not differentiable; for gradients use `detector_response`.  Steps as
@@ -466,12 +466,13 @@ def detector_noise(image, *, seed: int, calibration: float = 0.03, calib_seed: O
         flicker: source flicker, fraction rms; <= 0: off.
         psf: "gauss", "fiber" or None (no PSF): the C PSF with its edge quirks, applied to the counts.
         fwhm_um: PSF full width at half maximum in micrometres (-psf_fwhm).
-        pixel_mm: pixel size in mm (converts the FWHM to pixels).
+        pixel_mm: pixel size in mm (converts the FWHM to pixels; default: the experiment's, or 0.1).
         radius: kernel radius in pixels (-psf_radius; 0: automatic).
         readout: read noise, ADU rms; <= 0: off.
         gain: ADU per photon.
         adc: ADU offset added to every pixel (-adc).
         bits: 16 or 32, the pixel type (and its overload clamp).
+        exp: an experiment to take the pixel size from (as `detector_response`).
     Returns:
         (slow, fast) uint16 ADU when bits is 16, else uint32, as the noise image noisify writes.
     Raises:
@@ -480,6 +481,8 @@ def detector_noise(image, *, seed: int, calibration: float = 0.03, calib_seed: O
     from nanobragg_jax.noise import CRandom, f32
     from nanobragg_jax.response import apply_psf, poisson_counts, readout_adu
 
+    if pixel_mm is None:
+        pixel_mm = exp.settings.pixel_size * 1000.0 if exp is not None else 0.1
     img = np.asarray(image, np.float32)
     shape = img.shape
     rng = CRandom()

@@ -231,3 +231,23 @@ def test_all_missing_F_table_is_refused(workdir):
     (workdir / "noF.stol").write_text("0.1\n0.2\n")
     code, _, err = _quiet(nonbragg_main, "-stol noF.stol -detpixels 8 -nonoise")
     assert code == 2 and "NB-24" in err
+
+
+def test_detector_noise_is_noisify_c_noise_image(tmp_path):
+    """api.detector_noise against the real noisify.c run `-floatfile noisify_in96.bin -scale 10000
+    -psf gauss -psf_fwhm 80 -psf_radius 3 -pixel 0.05 -seed 23` (golden noise image, every pixel);
+    the pixel size taken from an experiment gives the same image."""
+    import gzip
+
+    from nanobragg_jax.io import read_smv
+
+    case = INPUTS.parent / "noisify" / "cases" / "psf_gauss_radius_pixel"
+    (tmp_path / "noise.img").write_bytes(gzip.open(case / "noise.img.gz").read())
+    reference = read_smv(tmp_path / "noise.img").data
+    photons = np.fromfile(INPUTS / "noisify_in96.bin", np.float32).reshape(96, 96) * np.float32(10000)
+    out = api.detector_noise(photons, seed=23, psf="gauss", fwhm_um=80, radius=3, pixel_mm=0.05)
+    np.testing.assert_array_equal(out, reference)
+    exp = api.from_cli("-default_F 1 -cell 50 50 50 90 90 90 -N 2 -detpixels 96 -pixel 0.05",
+                       workdir=str(tmp_path))
+    np.testing.assert_array_equal(api.detector_noise(photons, seed=23, psf="gauss", fwhm_um=80, radius=3,
+                                                     exp=exp), reference)
