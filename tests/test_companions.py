@@ -208,6 +208,8 @@ def test_calibration_streams_share_one_generator():
     (nonbragg_main, "-stol water.stol -detpixels 8 -distance 0", "distance 0"),
     (nonbragg_main, "-stol water.stol -detpixels 8 -beam_vector 0 0 0", "zero vector"),
     (nonbragg_main, "-stol water.stol -detpixels 8 -flux 1e12 -beamsize 0", "infinite"),
+    (nonbragg_main, "-stol water.stol -detpixels 8 -noisefile nodir/n.img", "-noisefile 'nodir/n.img'"),
+    (noisify_main, "-floatfile tiny.bin -detpixels 4 -noisefile nodir/n.img", "-noisefile 'nodir/n.img'"),
 ])
 def test_refusals_are_one_line(workdir, main, argv, words):
     (workdir / "empty.bin").write_bytes(b"")
@@ -225,6 +227,18 @@ def test_nonbragg_warns_about_its_quirks(workdir):
     for quirk in ("not a flag", "NB-2", "NB-7", "NB-10"):
         assert quirk in err, quirk
     assert all(line.startswith("nonbragg: warning: ") for line in err.splitlines())
+
+
+def test_argv_warnings_say_what_happened(workdir):
+    """A flag left without its value is named as such (not 'not a flag'); a value that a flag
+    inside another flag's values takes is not called ignored (C tests every token for flags)."""
+    code, out, err = _quiet(nonbragg_main, "-stol water.stol -detpixels 8 -nonoise -seed -lambda 2 -distance")
+    assert code == 0 and "wave=2e-10" in out
+    assert "-distance needs 1 value after it, and only 0 follow" in err
+    assert "'2' follows no flag" not in err and "not a flag" not in err
+    np.full(100, 0.5, np.float32).tofile(workdir / "ten.bin")
+    code, _, err = _quiet(noisify_main, "-floatfile ten.bin -detpixels 8 -nonoise")
+    assert code == 0 and "holds 100 floats, 8x8 uses the first 64" in err
 
 
 def test_all_missing_F_table_is_refused(workdir):

@@ -164,29 +164,36 @@ def scan(argv: Sequence[str], table: Sequence[CFlag], settings, program: str,
             if i not in consumed:
                 warnings.append(f"'{tok}' follows no flag that takes a value: {program} ignores it")
             continue
-        fired = []
+        fired, short = [], []
         for f in table:
             if not f.matches(tok):
                 continue
             guard = len(f.values) if f.guard is None else f.guard
             if f.guard is not None and n <= i + guard:
+                short.append(f)  # C tests argc before the flag: too few tokens follow
                 continue
             tokens = argv[i + 1:i + 1 + len(f.values)]
             vals = [_convert(k, t) for k, t in zip(f.values, tokens)]
             f.apply(settings, vals)
             fired.append(f)
-        if i in consumed:
+        was_value = i in consumed
+        if fired:  # C tests every token for flags, even one another flag took as its value
+            own = max(fired, key=lambda f: max(len(p.lstrip("=").split("=")[0].split(">")[0])
+                                               for p in f.patterns if _match(p, tok)))
+            consumed.update(range(i + 1, i + 1 + len(own.values)))
+        if was_value:
             continue
         if not fired:
-            if not is_number(tok):
+            if short:
+                need = max(len(f.values) if f.guard is None else f.guard for f in short)
+                warnings.append(f"{tok} needs {need} value{'s' * (need != 1)} after it, and only {n - 1 - i} "
+                                f"follow: {program} ignores it")
+            elif not is_number(tok):
                 warnings.append(f"{tok} is not a flag of {program}: ignored, as {program} does")
             continue
-        own = max(fired, key=lambda f: max(len(p.lstrip("=").split("=")[0].split(">")[0])
-                                           for p in f.patterns if _match(p, tok)))
         for k, t in zip(own.values, argv[i + 1:i + 1 + len(own.values)]):
             if k in "fi" and not is_number(t) and not _c_number_prefix(t):
                 warnings.append(f"{tok} {t}: not a number; {program} reads it as 0")
-        consumed.update(range(i + 1, i + 1 + len(own.values)))
     return warnings
 
 

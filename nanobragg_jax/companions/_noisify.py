@@ -15,11 +15,13 @@ import sys
 
 import numpy as np
 
+from nanobragg_jax.args import check_output_path
 from nanobragg_jax.companions._cargs import console_exit, run_program
 from nanobragg_jax.companions._noisify_args import UNSET, parse_noisify
 from nanobragg_jax.constants import R_E_SQR
 from nanobragg_jax.errors import InputError
-from nanobragg_jax.io import atomic_write_bytes, format_g as g, read_smv, value_of
+from nanobragg_jax.io import atomic_write_bytes, read_smv, value_of
+from nanobragg_jax.io import format_g as g
 from nanobragg_jax.noise import CRandom
 from nanobragg_jax.response import apply_psf, noiseless_adu, poisson_counts, readout_adu
 
@@ -151,6 +153,9 @@ def noisify_run(s, raw: bytes, name: str, out=print):
     if have < P:
         warnings.append(f"input image '{name}' holds {have} floats, {W}x{H} needs {P}: the rest are read "
                         "as 0, as noisify.c does (NZ-11)")
+    elif len(raw) // 4 > P:
+        warnings.append(f"input image '{name}' holds {len(raw) // 4} floats, {W}x{H} uses the first {P}: the "
+                        "rest are not read, as noisify.c does (NZ-11)")
     if s.Xbeam <= UNSET:
         s.Xbeam = s.detsize_x / 2
     if s.Ybeam <= UNSET:
@@ -259,6 +264,9 @@ def _run(argv) -> int:
     print(BANNER)
     name, raw = _read_input(s)
     files = noisify_run(s, raw, name)
+    flags = {s.intfile: "-intfile", s.noisefile: "-noisefile", s.pgmfile: "-pgmfile"}
+    for path in files:  # every place checked before the first file is written
+        check_output_path(flags.get(path, "output"), path)
     for path, data in files.items():  # all computed first: a refused run writes nothing
         atomic_write_bytes(path, data)
     return 0

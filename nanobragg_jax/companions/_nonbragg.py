@@ -14,13 +14,21 @@ from __future__ import annotations
 import math
 import sys
 
+import numpy as np
 
+from nanobragg_jax.args import check_output_path
 from nanobragg_jax.companions._cargs import console_exit, run_program
 from nanobragg_jax.companions._jaxsetup import configure_jax, executable_dir
 from nanobragg_jax.companions._nonbragg_args import parse_nonbragg
 from nanobragg_jax.companions._nonbragg_outputs import extract_bins, nonbragg_statistics, stolout_lines
-from nanobragg_jax.companions._nonbragg_setup import BANNER, background_arrays, nonbragg_setup, read_img_header
-from nanobragg_jax.io import atomic_write_bytes, format_g as g, write_float_image, write_pgm, write_smv
+from nanobragg_jax.companions._nonbragg_setup import (
+    BANNER,
+    background_arrays,
+    nonbragg_setup,
+    read_img_header,
+)
+from nanobragg_jax.io import atomic_write_bytes, write_float_image, write_pgm, write_smv
+from nanobragg_jax.io import format_g as g
 from nanobragg_jax.noise import CRandom, noise_image, noise_summary_line
 from nanobragg_jax.outputs import int_image, last_subpixel_position, pgm_image
 
@@ -57,6 +65,10 @@ def _render(run) -> int:
     if s.img is not None:
         print(f"reading {s.img}")
         print(f"mmap({s.img}) = {hex(id(run.image))}")  # C prints its buffer's address here
+    outputs = [("-floatfile", s.floatfile), ("-intfile", s.intfile), ("-pgmfile", s.pgmfile)]
+    outputs += [("-noisefile", s.noisefile)] * s.calculate_noise + [("-stolout", s.stolout)] * (s.img is not None)
+    for flag, name in outputs:  # all checked before anything is rendered or written
+        check_output_path(flag, name)
     print(BANNER)
     print("\n".join(run.summary))
     for w in dict.fromkeys(run.warnings):
@@ -77,6 +89,11 @@ def _render(run) -> int:
                                                  run.table, run.fluence, run.molecules, steps)
         stol_lines, warn_lines, n_stats = stolout_lines(Fimage, bin_of, pixels_in, run.table)
     stats = nonbragg_statistics(img, L.roi, n_stats)
+    bad = int(np.size(img) - np.count_nonzero(np.isfinite(img)))
+    if bad:  # nonBragg.c writes them (NB-5); the drop-in does too, and says so
+        print(f"{PROG}: warning: {bad} of {img.size} pixels of the image are NaN or infinite, as nonBragg.c "
+              "computes them (NB-5: a table with repeated or unordered abscissae, or comment lines)",
+              file=sys.stderr)
     ints, int_scale = int_image(img, L.roi, s.intfile_scale, s.adc, max_I=stats.max_I)
     pgm, pgm_scale = pgm_image(img, L.roi, s.pgm_scale, stats.rmsd, int_scale)
     noise = noise_image(img, L.roi, s.adc, CRandom(), s.seed) if s.calculate_noise else None
