@@ -241,6 +241,11 @@ def test_argv_warnings_say_what_happened(workdir):
     assert code == 0 and "holds 100 floats, 8x8 uses the first 64" in err
 
 
+def test_a_line_without_F_is_said(workdir):
+    code, _, err = _quiet(nonbragg_main, f"-Q {INPUTS / 'water_Q.stol'} -detpixels 8 -nonoise")
+    assert code == 0 and "2 line(s) give no F" in err and "F = 0" in err
+
+
 def test_all_missing_F_table_is_refused(workdir):
     (workdir / "noF.stol").write_text("0.1\n0.2\n")
     code, _, err = _quiet(nonbragg_main, "-stol noF.stol -detpixels 8 -nonoise")

@@ -462,3 +462,15 @@ def test_series_options_are_known_to_the_flag_pass(tmp_path, capsys):
     assert "option of `nanobragg series`" in capsys.readouterr().err
     assert series(tmp_path, *BASE, "--frame", "2", "--out", "f_#.img") == 2
     assert "did you mean --frames?" in capsys.readouterr().err
+
+
+def test_resume_of_another_series_names_the_difference_and_a_rerun_warns(tmp_path, capsys):
+    assert series(tmp_path, *BASE, "--frames", "2", "--out", "f_#.img") == 0
+    capsys.readouterr()
+    other = list(BASE)
+    other[other.index("-distance") + 1] = "77"
+    assert series(tmp_path, *other, "--frames", "2", "--out", "f_#.img", "--resume") == 2
+    err = capsys.readouterr().err
+    assert "flags differs: item" in err and "was \"100\", now \"77\"" in err, err
+    assert series(tmp_path, *BASE, "--frames", "1", "--out", "f_#.img") == 0
+    assert "of an earlier series is replaced" in capsys.readouterr().err

@@ -122,7 +122,7 @@ class Manifest:
                     else old.get(key) == self.data.get(key))
             if not same:
                 raise InputError(f"--resume: {self.path} was written for a different series ({key} differs: "
-                                 f"{_short(old.get(key))} vs {_short(self.data.get(key))}); run without "
+                                 f"{_difference(*_plan_values(key, old, self.data))}); run without "
                                  "--resume to start again, or give another --out")
         old_frames = old.get("frames") or []
         for mine, theirs in zip(self.frames, old_frames):
@@ -158,6 +158,25 @@ def _dumps(data: dict) -> str:
     head = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in data.items() if k != "frames"]
     frames = ",\n".join("  " + json.dumps(f) for f in data.get("frames", []))
     return "{\n" + ",\n".join(head + [f' "frames": [\n{frames}\n ]']) + "\n}\n"
+
+
+def _plan_values(key, old: dict, new: dict):
+    """The two values of a plan key as compared (the flags without display-only ones)."""
+    was, now = old.get(key), new.get(key)
+    if key == "flags":
+        was, now = ([f for f in (v or []) if f not in DISPLAY_FLAGS] for v in (was, now))
+    return was, now
+
+
+def _difference(was, now) -> str:
+    """Where two manifest values differ: the first differing item of two lists, else both values."""
+    if isinstance(was, list) and isinstance(now, list):
+        for k, (a, b) in enumerate(zip(was, now)):
+            if a != b:
+                return f"item {k + 1} was {_short(a)}, now {_short(b)}"
+        if len(was) != len(now):
+            return f"{len(was)} items before, {len(now)} now"
+    return f"{_short(was)} vs {_short(now)}"
 
 
 def _short(value) -> str:

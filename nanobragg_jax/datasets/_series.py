@@ -160,6 +160,9 @@ def run_series(argv: Sequence[str], *, out: Optional[TextIO] = None, err: Option
     folder = os.path.abspath(template.folder or ".")
     manifest_path = os.path.abspath(opts.manifest or os.path.join(folder, template.stem() + ".json"))
     old = Manifest.load(manifest_path) if opts.resume else None
+    if old is None and os.path.exists(manifest_path):
+        print(f"nanobragg: warning: {manifest_path} of an earlier series is replaced; frame files of that "
+              "series this one does not make stay as they are (--resume continues a series)", file=err)
     seeds = _seeds(opts, settings, flags, old)
 
     exp = build_experiment(settings, workdir=".")

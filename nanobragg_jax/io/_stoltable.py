@@ -39,6 +39,10 @@ def read_stol_file(path, flag: str = "-stol") -> tuple[np.ndarray, list[str]]:
     if odd:
         warnings.append(f"{flag} {path}: {len(odd)} line(s) that do not start with a number, e.g. "
                         f"{odd[0][:30]!r}, are read as points (0, 0) as nonBragg.c does (NB-6)")
+    missing = np.isnan(rows[:, 1])
+    if missing.any() and not missing.all():  # all missing: refused where the table is built (NB-24)
+        warnings.append(f"{flag} {path}: {int(missing.sum())} line(s) give no F, e.g. the one at "
+                        f"{rows[np.argmax(missing), 0]:g}; nonBragg.c takes F = 0 there")
     if "\r" in text:
         warnings.append(f"{flag} {path}: CRLF line ends; nonBragg.c reads a blank CRLF line as the point "
                         "(0, 0) and a value before '\\r' as F = 0 (NB-6)")
