@@ -270,3 +270,17 @@ def test_detector_noise_is_noisify_c_noise_image(tmp_path):
                        workdir=str(tmp_path))
     np.testing.assert_array_equal(api.detector_noise(photons, seed=23, psf="gauss", fwhm_um=80, radius=3,
                                                      exp=exp), reference)
+
+
+@pytest.mark.parametrize("name, argv", [
+    ("roi_2_13_1_12", "-stol water.stol -detpixels 16 -nonoise -roi 2 13 1 12"),
+    ("detpixels_200", "-stol water.stol -detpixels 200 -nonoise"),
+])
+def test_nonbragg_progress_lines_are_c_lines(workdir, name, argv):
+    """The progress meter's lines against the real nonBragg.c's (tests/data/nonbragg_progress)."""
+    reference = (INPUTS.parents[1] / "nonbragg_progress" / f"{name}.txt").read_text().splitlines()
+    code, out, _ = _quiet(nonbragg_main, argv)
+    assert code == 0
+    assert [line for line in out.splitlines() if "done" in line] == reference
+    code, out, _ = _quiet(nonbragg_main, argv + " -noprogress")
+    assert "done" not in out

@@ -99,6 +99,8 @@ def _render(run) -> int:
     noise = noise_image(img, L.roi, s.adc, CRandom(), s.seed) if s.calculate_noise else None
     if s.printout:
         _printout(run, img, last)
+    elif s.progress:
+        print("\n".join(progress_lines(L)), end="\n" if progress_lines(L) else "")
 
     print()
     print("solid angle subtended by detector = %s steradian ( %s%% sphere)"
@@ -125,6 +127,25 @@ def _render(run) -> int:
         print("writing %s as %d-byte integers" % (s.noisefile, 2))
         write_smv(s.noisefile, image, run.header)
     return 0
+
+
+def progress_lines(L) -> list:
+    """nonBragg.c's progress meter (specs/nonbragg.md section 9): the '<n>% done' lines its pixel
+    loop prints, a function of the pixel counts only.  The image is rendered in one compiled call,
+    so they are printed after it, where C's last one stands.
+
+    Arguments:
+        L: the run's Layout (its ROI and detector size).
+    Returns:
+        [str]: the lines, in C's order (none when the ROI holds fewer than 100 pixels).
+    """
+    xmin, xmax, ymin, ymax = L.roi
+    total = (xmax - xmin + 1) * (ymax - ymin + 1)
+    if total // 100 <= 0:
+        return []
+    p = np.arange(_rendered_count(L))
+    shown = (p % (total // 20) == 0) | (((10 * p < total) | (10 * p > 9 * total)) & (p % (total // 100) == 0))
+    return [f"{k * 100 // total}% done" for k in p[shown]]
 
 
 def _rendered_count(L) -> int:
