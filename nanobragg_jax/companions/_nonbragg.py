@@ -100,7 +100,8 @@ def _render(run) -> int:
     if s.printout:
         _printout(run, img, last)
     elif s.progress:
-        print("\n".join(progress_lines(L)), end="\n" if progress_lines(L) else "")
+        for line in progress_lines(L):
+            print(line)
 
     print()
     print("solid angle subtended by detector = %s steradian ( %s%% sphere)"
@@ -143,9 +144,10 @@ def progress_lines(L) -> list:
     total = (xmax - xmin + 1) * (ymax - ymin + 1)
     if total // 100 <= 0:
         return []
-    p = np.arange(_rendered_count(L))
-    shown = (p % (total // 20) == 0) | (((10 * p < total) | (10 * p > 9 * total)) & (p % (total // 100) == 0))
-    return [f"{k * 100 // total}% done" for k in p[shown]]
+    rendered = _rendered_count(L)
+    every_5 = set(range(0, rendered, total // 20))
+    every_1 = {p for p in range(0, rendered, total // 100) if 10 * p < total or 10 * p > 9 * total}
+    return [f"{p * 100 // total}% done" for p in sorted(every_5 | every_1)]
 
 
 def _rendered_count(L) -> int:
