@@ -258,9 +258,9 @@ def _render_panels(s, exp, store, truth=None, cost_warnings=()) -> int:
     the experiment for --out (NXmx, one module per panel) and --expt, or None."""
     import numpy as np
 
-    from nanobragg_jax.datasets import detector_counts, panel_frame_products
+    from nanobragg_jax.datasets import detector_counts, panel_frame_products, run_warnings
     from nanobragg_jax.io import format_g as g
-    from nanobragg_jax.io import header_overflow, write_float_image, write_pgm, write_smv
+    from nanobragg_jax.io import write_float_image, write_pgm, write_smv
     from nanobragg_jax.noise import noise_summary_line
     from nanobragg_jax.panels import panel_file_name
     from nanobragg_jax.programs import render_panel_frames
@@ -268,10 +268,7 @@ def _render_panels(s, exp, store, truth=None, cost_warnings=()) -> int:
 
     panels, count = exp.panels, len(exp.panels)
     headers = [panel_header(exp, k) for k in range(count)]
-    warnings = list(exp.warnings) + list(cost_warnings)
-    if any(header_overflow(h) for h in headers):
-        warnings.append("an SMV header is longer than its HEADER_BYTES=512 (C quirk O6)")
-    for w in dict.fromkeys(warnings):
+    for w in dict.fromkeys(run_warnings(exp, headers) + list(cost_warnings)):
         print(f"nanobragg: warning: {w}", file=sys.stderr)
     images, omegas = render_panel_frames(exp, chunk_rows=s.chunk_rows, cache_dir=store)
 
@@ -326,8 +323,10 @@ def _add_background(exp, img, store):
     """The spots plus nonBragg's background of the one-run table options (float32 sum)."""
     from nanobragg_jax.args import background_table
 
-    if background_table(exp.settings) is None:
+    given = background_table(exp.settings)
+    if given is None:
         return img
+    table_file = given[0]
     from nanobragg_jax.companions import experiment_background
     from nanobragg_jax.programs import render_background_frame, table_arrays
 
@@ -338,7 +337,7 @@ def _add_background(exp, img, store):
     bg, _, _ = render_background_frame({**arrays, **tables}, layout, increasing=table.increasing,
                                        mask=exp.static.mask, search_steps=steps,
                                        cache_dir=store)
-    print(f"added the amorphous background of {background_table(exp.settings)[0]}: "
+    print(f"added the amorphous background of {table_file}: "
           f"max {float(bg.max()):g} photons/pixel")
     return img + bg
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 import math
 import sys
 
-import numpy as np
-
 from nanobragg_jax.args import check_output_path
 from nanobragg_jax.companions._cargs import console_exit, run_program
 from nanobragg_jax.companions._jaxsetup import configure_jax, executable_dir
@@ -30,7 +28,7 @@ from nanobragg_jax.companions._nonbragg_setup import (
 from nanobragg_jax.io import atomic_write_bytes, write_float_image, write_pgm, write_smv
 from nanobragg_jax.io import format_g as g
 from nanobragg_jax.noise import CRandom, noise_image, noise_summary_line
-from nanobragg_jax.outputs import int_image, last_subpixel_position, pgm_image
+from nanobragg_jax.outputs import int_image, last_subpixel_position, non_finite_count, pgm_image
 
 PROG = "nonbragg"
 
@@ -89,7 +87,7 @@ def _render(run) -> int:
                                                  run.table, run.fluence, run.molecules, steps)
         stol_lines, warn_lines, n_stats = stolout_lines(Fimage, bin_of, pixels_in, run.table)
     stats = nonbragg_statistics(img, L.roi, n_stats)
-    bad = int(np.size(img) - np.count_nonzero(np.isfinite(img)))
+    bad = non_finite_count(img)
     if bad:  # nonBragg.c writes them (NB-5); the drop-in does too, and says so
         print(f"{PROG}: warning: {bad} of {img.size} pixels of the image are NaN or infinite, as nonBragg.c "
               "computes them (NB-5: a table with repeated or unordered abscissae, or comment lines)",

@@ -18,6 +18,7 @@ from nanobragg_jax.outputs import (
     image_statistics,
     int_image,
     last_subpixel_position,
+    non_finite_count,
     pgm_image,
 )
 
@@ -62,7 +63,7 @@ def check_finite(img: np.ndarray, what: str = "the rendered image") -> None:
     Raises:
         InputError: one line with the count of non-finite pixels and the usual causes.
     """
-    bad = int(np.size(img) - np.count_nonzero(np.isfinite(img)))
+    bad = non_finite_count(img)
     if bad:
         raise InputError(f"{what} has {bad} of {np.size(img)} pixels that are NaN or infinite, so "
                          "nothing was written; check the inputs for a zero wavelength, an infinite "
@@ -187,19 +188,21 @@ def detector_counts(image: np.ndarray, adc_offset: float) -> np.ndarray:
     return np.rint(np.asarray(image, dtype=np.float64) - adc_offset).astype(np.int32)
 
 
-def run_warnings(exp) -> list:
+def run_warnings(exp, headers=None) -> list:
     """The one-line warnings of a run, each once: the flags' and the set-up's, and C's SMV header
     overflowing its 512 bytes (C quirk O6).
 
     Arguments:
         exp: the Experiment of the run (its `warnings` and SMV `header` are read).
+        headers: the SMV headers the run writes (default: the experiment's one header; a
+            multi-panel run passes one per panel).
     Returns:
         list of str in first-seen order, duplicates removed.
     """
     from nanobragg_jax.io import header_overflow
 
     warnings = list(exp.warnings)  # the settings' warnings are included
-    over = header_overflow(exp.header)
+    over = max(header_overflow(h) for h in (headers or [exp.header]))
     if over:  # the int image is always written
         warnings.append(f"the SMV header is {512 + over} bytes, past its HEADER_BYTES=512, so readers "
                         "(fabio, adxv, nanoBragg itself) misplace the pixels; nanoBragg.c writes it so "

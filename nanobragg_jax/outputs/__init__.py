@@ -7,4 +7,5 @@ from nanobragg_jax.outputs._images import int_image as int_image
 from nanobragg_jax.outputs._images import (
     last_subpixel_position as last_subpixel_position,
 )
+from nanobragg_jax.outputs._images import non_finite_count as non_finite_count
 from nanobragg_jax.outputs._images import pgm_image as pgm_image

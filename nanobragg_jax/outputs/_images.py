@@ -72,6 +72,17 @@ def last_subpixel_position(s: int, f: int, pixel_size: float, oversample: int) -
 _BLOCK_PIXELS = 1 << 18
 
 
+def non_finite_count(img) -> int:
+    """How many pixels of an image are NaN or infinite.
+
+    Arguments:
+        img: any float image.
+    Returns:
+        the count (0 for a finite image).
+    """
+    return int(np.size(img) - np.count_nonzero(np.isfinite(img)))
+
+
 def _row_blocks(rows: slice, width: int):
     step = max(1, _BLOCK_PIXELS // max(width, 1))
     for r in range(rows.start, rows.stop, step):
