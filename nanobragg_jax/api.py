@@ -84,8 +84,7 @@ def from_cli(args: Union[str, Sequence[str]], workdir: str = ".", *, mode: Optio
     quirk reproduced) comes as a `UserWarning`; `--strict` in args turns unknown flags into errors.
     """
     argv = shlex.split(args) if isinstance(args, str) else [str(a) for a in args]
-    with contextlib.chdir(workdir):  # the flag pass checks (and -img/-mask reads) files where they are
-        settings = parse_args(argv)
+    settings = parse_args(argv, workdir=workdir)
     for name, value, allowed in (("mode", mode, MODES), ("dtype", dtype, DTYPES)):
         if value is not None:
             if value not in allowed:

@@ -70,37 +70,41 @@ def _number(tok, t, kind, check):
     return x
 
 
-def _file(tok, following, kind):
+def _file(tok, following, kind, workdir="."):
     (name,) = _take(tok, following, 1, "a file name")
     if name.startswith("-"):
         raise InputError(f"{tok} needs a file name, got '{name}'")
+    where = os.path.join(workdir, name)
     if kind == "in":
-        if not os.path.isfile(name) or not os.access(name, os.R_OK):
-            why = "no such file" if not os.path.exists(name) else "not a readable file"
+        if not os.path.isfile(where) or not os.access(where, os.R_OK):
+            why = "no such file" if not os.path.exists(where) else "not a readable file"
             raise InputError(f"{tok} '{name}': cannot read file ({why})")
     elif kind == "out":
-        check_output_path(tok, name)
+        check_output_path(tok, name, workdir)
     return 1
 
 
-def check_output_path(tok: str, name: str) -> None:
+def check_output_path(tok: str, name: str, workdir: str = ".") -> None:
     """Refuse an output file that cannot be written, before anything is rendered.
 
     Arguments:
         tok: the flag that names it (for the message).  name: the file name.
+        workdir: the folder a relative name is in.
     Raises:
         InputError: the name is a folder, its folder does not exist, or the file or folder is not
             writable.
     """
-    folder = os.path.dirname(name) or "."
-    if os.path.isdir(name) or not os.path.isdir(folder):
+    where = os.path.join(workdir, name)
+    folder = os.path.dirname(where) or "."
+    if os.path.isdir(where) or not os.path.isdir(folder):
         raise InputError(f"{tok} '{name}': cannot write there (no such folder, or it is a folder)")
-    if not os.access(name if os.path.exists(name) else folder, os.W_OK):
+    if not os.access(where if os.path.exists(where) else folder, os.W_OK):
         raise InputError(f"{tok} '{name}': cannot write there (no permission)")
 
 
-def check_values(flag, tok, following) -> int:
-    """Check the values of the token's own flag; returns how many tokens they take."""
+def check_values(flag, tok, following, workdir: str = ".") -> int:
+    """Check the values of the token's own flag; returns how many tokens they take.  File names are
+    checked relative to `workdir`."""
     kind = flag.values
     if kind == "":
         return 0
@@ -134,7 +138,7 @@ def check_values(flag, tok, following) -> int:
                 raise InputError(f"{tok} {v}: the depth is too small (1/depth overflows)")
         return 1
     if kind in ("in", "out", "path"):
-        return _file(tok, following, kind)
+        return _file(tok, following, kind, workdir)
     for k, t in zip(kind, _take(tok, following, len(kind), describe_values(flag))):
         _number(tok, t, k, flag.check)
     return len(kind)

@@ -38,7 +38,7 @@ from nanobragg_jax.errors import InputError
 _UNTRACKED = {"warnings", "mask_image", "argv"}
 
 
-def parse_args(argv: "list[str] | str") -> Settings:
+def parse_args(argv: "list[str] | str", workdir: str = ".") -> Settings:
     """nanoBragg flags (a list of tokens, or one string split like a shell) -> Settings.
 
     Reproduces nanoBragg.c's parsing (substring matches, arity guards, atof/atoi, last flag wins,
@@ -47,6 +47,7 @@ def parse_args(argv: "list[str] | str") -> Settings:
     Arguments:
         argv: the tokens after the program name, a list of str (other items are converted with
             str) or one string split with shlex.
+        workdir: the folder relative file names are checked (and -img/-mask headers read) in.
     Returns:
         Settings in SI units (see `Settings`: metres, radians, ...; the flags' mm, degrees and
         Angstrom are converted), with `argv` the tokens, the seeds defaulting to -time() (R2) and
@@ -61,17 +62,17 @@ def parse_args(argv: "list[str] | str") -> Settings:
     # C: seed = -time(NULL) and misset_seed = seed, both captured before any flag is read.
     s.seed = s.misset_seed = -int(time.time())
     s.argv = list(tokens)
-    tokens = _take_our_options(tokens, s)
+    tokens = _take_our_options(tokens, s, workdir)
     origin = {}  # field -> (kind, token index, Flag or path); kind = own | accident | header
-    _prescan(tokens, s, origin)
-    _main_pass(tokens, s, origin)
+    _prescan(tokens, s, origin, workdir)
+    _main_pass(tokens, s, origin, workdir)
     check_final(s, origin)
     parse_time_warnings(s, origin, tokens)
     return s
 
 
 # --- our own options ---------------------------------------------------------------------------------
-def _take_our_options(tokens, s):
+def _take_our_options(tokens, s, workdir="."):
     """Remove our options (and their values) so that C's scan sees only nanoBragg's own argv."""
     rest, i = [], 0
     while i < len(tokens):
@@ -111,7 +112,7 @@ def _take_our_options(tokens, s):
                 raise InputError(f"{name} needs a number >= 0, got '{vals[0]}'")
             value = float(vals[0]) * opt.scale
         elif opt.values == "in":
-            if not os.path.isfile(vals[0]):
+            if not os.path.isfile(os.path.join(workdir, vals[0])):
                 raise InputError(f"{name} '{vals[0]}': cannot read file (missing or not a file)")
             value = vals[0]
         else:
@@ -121,7 +122,7 @@ def _take_our_options(tokens, s):
 
 
 # --- the -img / -mask pre-scan and SMV header ingestion (C quirk G11) -----------------------------------
-def _prescan(tokens, s, origin):
+def _prescan(tokens, s, origin, workdir="."):
     for i, tok in enumerate(tokens):
         if tok.startswith("-") and len(tokens) - 1 - i >= 1:
             if "-img" in tok:
@@ -130,19 +131,20 @@ def _prescan(tokens, s, origin):
                 s.maskfilename = tokens[i + 1]
     # C quirk G11: the mask is read first, so the -img header wins for keys both give.
     if s.maskfilename is not None:
-        _ingest_header(s, origin, s.maskfilename, is_mask=True)
+        _ingest_header(s, origin, s.maskfilename, is_mask=True, workdir=workdir)
     if s.imginfilename is not None:
-        _ingest_header(s, origin, s.imginfilename, is_mask=False)
+        _ingest_header(s, origin, s.imginfilename, is_mask=False, workdir=workdir)
 
 
-def _ingest_header(s, origin, path, is_mask):
+def _ingest_header(s, origin, path, is_mask, workdir="."):
     flag = "-mask" if is_mask else "-img"
-    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+    where = os.path.join(workdir, path)
+    if not os.path.isfile(where) or not os.access(where, os.R_OK):
         raise InputError(f"{flag} '{path}': cannot read file (missing or not a file)")
     from nanobragg_jax.io import read_smv, value_of, value_text  # NumPy readers, imported only when needed
 
     try:
-        image = read_smv(path)
+        image = read_smv(where)
     except InputError:
         raise
     except (OSError, ValueError) as exc:
@@ -199,13 +201,13 @@ def _length_rejected(tok):
     return max(hits, key=lambda h: h[0])[1] if hits else None
 
 
-def _main_pass(tokens, s, origin):
+def _main_pass(tokens, s, origin, workdir="."):
     consumed = set()  # indices taken as values by the flag before them
     previous = None  # the last flag token and the values it took
     for i, tok in enumerate(tokens):
         following = tokens[i + 1:]
         if i not in consumed:
-            n = _check_token(tok, following, s, previous)
+            n = _check_token(tok, following, s, previous, workdir)
             consumed.update(range(i + 1, i + 1 + n))
             previous = tokens[i:i + 1 + n]
         if not tok.startswith("-"):
@@ -229,7 +231,7 @@ def _main_pass(tokens, s, origin):
 _PER_AXIS = {"-N": ("-Na", "-Nb", "-Nc")}
 
 
-def _check_token(tok, following, s, previous=None) -> int:
+def _check_token(tok, following, s, previous=None, workdir=".") -> int:
     """Strict checks of one token that no flag took as a value; returns how many values it takes.
     `previous`: the tokens of the flag before it and the values that flag took."""
     if not tok.startswith("-") or is_number(tok):
@@ -253,7 +255,7 @@ def _check_token(tok, following, s, previous=None) -> int:
     if own is not None:
         if own.values == "dummy" and not following:
             return 0  # C quirk P8: -curved_det as the last token is ignored (warned about later)
-        return check_values(own, tok, following)
+        return check_values(own, tok, following, workdir)
     rejected = _length_rejected(tok)
     if rejected is not None:
         s.warn(f"{tok} is ignored by nanoBragg.c: it only accepts exactly {rejected.name} "
