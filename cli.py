@@ -349,27 +349,17 @@ def _processing_model(s, exp):
     writes (the noise image, or the int image with -nonoise; pedestal = the ADC offset).  A miniCBF
     that cannot hold the geometry is refused here, before anything is rendered.  Returns (model,
     to_file): to_file lays the image out as the --out file stores it."""
-    from nanobragg_jax.io import NotRepresentable, cbf_orientation, check_nxmx_model, image_format
-    from nanobragg_jax.setup import experiment_model
+    from nanobragg_jax.datasets import file_model
+    from nanobragg_jax.io import image_format
 
     if s.out_file is None:
-        image, fmt, pedestal = s.noisefilename if s.calculate_noise else s.intfilename, "smv", s.adc_offset
+        image, fmt = s.noisefilename if s.calculate_noise else s.intfilename, "smv"
     else:
-        image, fmt, pedestal = s.out_file, image_format(s.out_file), 0.0
+        image, fmt = s.out_file, image_format(s.out_file)
     if s.curved_detector:
         print("nanobragg: warning: --out/--expt: dxtbx has no curved detector (-curved_det); the exported "
               "panel is the flat one it is bent from", file=sys.stderr)
-    model, to_file = experiment_model(exp, pedestal=pedestal), (lambda image: image)
-    if fmt == "cbf":  # the panel as the file stores it (flipped or transposed to dxtbx's +x, -y)
-        try:
-            to_file, model = cbf_orientation(model)
-        except NotRepresentable as exc:
-            raise InputError(f"--out '{s.out_file}': {exc}; write NeXus NXmx (.nxs) instead") from None
-    if fmt == "nxmx":
-        try:
-            check_nxmx_model(model)
-        except ValueError as exc:
-            raise InputError(f"--out '{s.out_file}': {exc}") from None
+    to_file, model = file_model(exp, fmt, image)
     if fmt == "smv" and exp.panels is not None:  # one SMV file per panel: nothing dxtbx reads as one image
         print(f"nanobragg: warning: --expt '{s.expt_file}' of a multi-panel run holds the geometry only "
               "(DIALS reads no per-panel SMV files); write the images with --out x.nxs", file=sys.stderr)

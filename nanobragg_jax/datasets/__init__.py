@@ -16,6 +16,7 @@ from nanobragg_jax._lazy import lazy_face
 _EXPORTS = {
     "FrameMaker": "_engine", "SeriesJob": "_engine",
     "FrameTask": "_plan", "Variation": "_plan",
+    "file_model": "_processing",
     "FrameProducts": "_products", "PanelProducts": "_products", "check_finite": "_products",
     "detector_counts": "_products", "frame_products": "_products", "panel_frame_products": "_products",
     "run_warnings": "_products",

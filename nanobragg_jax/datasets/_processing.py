@@ -43,18 +43,35 @@ def stored_model(exp, template, frames: int) -> ExperimentModel:
     Raises:
         InputError: a geometry the format cannot hold (miniCBF: a tilted or multi-panel
             detector; NXmx: panels of different sizes)."""
-    fmt = _format(template)
+    return file_model(exp, _format(template), template.text, frames)[1]
+
+
+def file_model(exp, fmt: str, name: str, frames: int = 1):
+    """The experiment as an image file of format `fmt` stores it (the series and `--out`).
+
+    Arguments:
+        exp: the Experiment.  fmt: "nxmx", "cbf", or anything else for SMV.  name: the file (for
+            messages).  frames: images of the scan.
+    Returns:
+        (to_file, model): to_file lays a (slow, fast) image out as the file stores it (flipped or
+        transposed to dxtbx's +x, -y for miniCBF; as it is otherwise); model: the ExperimentModel
+        with the pedestal of the file's pixels (0 for NXmx and miniCBF counts, the ADC offset for
+        SMV) and, for miniCBF, the panel as its header lays it out.
+    Raises:
+        InputError: a geometry the format cannot hold (miniCBF: a tilted or multi-panel detector;
+            NXmx: panels of different sizes).
+    """
     pedestal = 0.0 if fmt in ("nxmx", "cbf") else float(exp.settings.adc_offset)
-    model = experiment_model(exp, frames=frames, pedestal=pedestal)
+    model, to_file = experiment_model(exp, frames=frames, pedestal=pedestal), (lambda image: image)
     try:
         if fmt == "cbf":
-            model = cbf_orientation(model)[1]
+            to_file, model = cbf_orientation(model)
         elif fmt == "nxmx":
             check_nxmx_model(model)
     except (NotRepresentable, ValueError) as exc:
         hint = "; write NeXus NXmx (--out name.nxs) instead" if fmt == "cbf" else ""
-        raise InputError(f"--out {template.text!r}: {exc}{hint}") from None
-    return model
+        raise InputError(f"--out {name!r}: {exc}{hint}") from None
+    return to_file, model
 
 
 class SeriesFile:
